@@ -204,7 +204,15 @@ public sealed partial class SecretConnection : Stream
                 needTransport = copied == 0;
                 return copied;
             }
-            OpenFrame(buffer);
+            try
+            {
+                OpenFrame(buffer);
+            }
+            catch (ProtocolViolationException) when (copied > 0)
+            {
+                // Deliver the authentic bytes already copied; the recorded fault surfaces on the next call.
+                break;
+            }
         }
         needTransport = false;
         return copied;
