@@ -259,6 +259,8 @@ public sealed partial class SecretConnection : Stream
     /// <summary>Accounts for <paramref name="received"/> new bytes; false at a clean end of stream.</summary>
     private bool Filled(int received)
     {
+        // A read that raced with Dispose reports the disposal, not whatever the closed transport returned.
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (received > 0)
         {
             _cipherEnd += received;
