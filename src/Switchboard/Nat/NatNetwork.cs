@@ -53,7 +53,7 @@ internal sealed record NatNetwork
         }
     }
 
-    private static IReadOnlyList<IPAddress> EnumerateInterfaceAddresses()
+    internal static IReadOnlyList<IPAddress> EnumerateInterfaceAddresses()
     {
         var result = new List<IPAddress>();
         try
