@@ -64,6 +64,12 @@ internal static class SsdpDiscovery
         "urn:schemas-upnp-org:device:InternetGatewayDevice:2",
     ];
 
+    /// <summary>64 distinct LOCATIONs: a LAN has one or two gateways; a flood of replies must not grow memory without bound.</summary>
+    internal const int MaxGateways = 64;
+
+    /// <summary>32 error notes at most, for the same reason.</summary>
+    internal const int MaxErrors = 32;
+
     internal static byte[] BuildSearch(IPEndPoint target, string st, int mx) => Encoding.ASCII.GetBytes(
         $"M-SEARCH * HTTP/1.1\r\nHOST: {target}\r\nMAN: \"ssdp:discover\"\r\nMX: {mx}\r\nST: {st}\r\n\r\n");
 
@@ -158,12 +164,13 @@ internal static class SsdpDiscovery
                 var reply = SsdpResponse.Parse(buffer.AsSpan(0, r.ReceivedBytes)) with { From = r.RemoteEndPoint as IPEndPoint, LocalAddress = local };
                 lock (gate)
                 {
-                    if (found.TryAdd(reply.Location.AbsoluteUri, reply)) lastNew.Restart();
+                    if (found.Count < MaxGateways && found.TryAdd(reply.Location.AbsoluteUri, reply)) lastNew.Restart();
                 }
             }
             catch (NatException ex)
             {
-                lock (gate) errors?.Add($"SSDP reply from {r.RemoteEndPoint}: {ex.Message}");
+                lock (gate)
+                    if (errors is not null && errors.Count < MaxErrors) errors.Add($"SSDP reply from {r.RemoteEndPoint}: {ex.Message}");
             }
         }
     }
