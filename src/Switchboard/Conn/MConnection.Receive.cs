@@ -37,9 +37,10 @@ public sealed partial class MConnection
                     }
                     var packetBytes = before - buffer.Length;
                     limiter?.Record(packetBytes);
+                    var message = HandlePacket(in packet);
+                    // Counted once handled, so an observer of the count also sees the packet's effect.
                     Volatile.Write(ref _bytesReceived, _bytesReceived + packetBytes);
                     Volatile.Write(ref _packetsReceived, _packetsReceived + 1);
-                    var message = HandlePacket(in packet);
                     if (message.Data is not null && !_inbound.Writer.TryWrite(message))
                     {
                         // Inbound queue full: wait for the handler (the pipe buffer stays valid until AdvanceTo).
@@ -51,8 +52,9 @@ public sealed partial class MConnection
                 reader.AdvanceTo(buffer.Start, needMore ? buffer.End : buffer.Start);
                 if (delay > TimeSpan.Zero)
                 {
-                    Interlocked.Increment(ref RecvRateWaits);
-                    await Task.Delay(delay, _time, token).ConfigureAwait(false);
+                    var pause = Task.Delay(delay, _time, token);
+                    Interlocked.Increment(ref RecvRateWaits); // after the timer exists (tests step the clock on it)
+                    await pause.ConfigureAwait(false);
                     continue;
                 }
                 if (result.IsCompleted)

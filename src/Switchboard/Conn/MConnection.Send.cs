@@ -156,7 +156,8 @@ public sealed partial class MConnection
     private void ArmRateTimer(TimeSpan delay)
     {
         if (Interlocked.Exchange(ref _rateTimerArmed, 1) != 0) return;
-        Interlocked.Increment(ref SendRateWaits);
         _rateTimer!.Change(delay, Timeout.InfiniteTimeSpan);
+        // Counted after arming, so a test that sees the count can move the clock past the timer.
+        Interlocked.Increment(ref SendRateWaits);
     }
 }
