@@ -9,7 +9,9 @@ public interface IMConnectionHandler
     /// task completes. A slow handler does not delay pongs; once the inbound queue
     /// (<see cref="MConnectionOptions.InboundQueueCapacity"/>) is full, the connection stops reading from the peer
     /// until there is room again (back-pressure). The memory belongs to the handler: the connection never reuses it.
-    /// An exception thrown here closes the connection with that error.
+    /// An exception thrown here closes the connection with that error. After a failure, messages that were complete
+    /// before it are still delivered (then <see cref="OnClosed"/> follows); a local close drops them and cancels
+    /// <paramref name="cancellationToken"/>.
     /// </summary>
     ValueTask OnMessageAsync(byte channelId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken);
 

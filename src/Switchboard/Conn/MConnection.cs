@@ -42,6 +42,9 @@ public sealed partial class MConnection : IAsyncDisposable
     private readonly MConnectionChannelState?[] _byId = new MConnectionChannelState?[256];
     private readonly Channel<InboundMessage> _inbound;
     private readonly CancellationTokenSource _cts = new();
+    /// <summary>Stops the dispatch loop. Cancelled on a local close only: after a failure, messages that were already
+    /// complete are still delivered (CometBFT delivers them synchronously before it sees the error).</summary>
+    private readonly CancellationTokenSource _dispatchCts = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _stateGate = new();
 
@@ -247,16 +250,23 @@ public sealed partial class MConnection : IAsyncDisposable
             _sendSignal.Set();
         }
         if (s_dispatching.Value == this) return;
-        using var registration = cancellationToken.Register(static s => ((MConnection)s!).Close(null), this);
+        using var registration = cancellationToken.Register(static s => ((MConnection)s!).Abort(), this);
         await _completion.Task.ConfigureAwait(false);
     }
 
     /// <summary>Closes at once: queued data is dropped, the transport is closed, the handler is told (error null).</summary>
     public async ValueTask DisposeAsync()
     {
-        Close(null);
+        Abort();
         if (s_dispatching.Value == this) return;
         await _completion.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>Local immediate close: also drops messages still waiting for the handler.</summary>
+    private void Abort()
+    {
+        Close(null);
+        _dispatchCts.Cancel();
     }
 
     /// <summary>
@@ -277,6 +287,7 @@ public sealed partial class MConnection : IAsyncDisposable
         foreach (var channel in _channels) channel.Queue.Writer.TryComplete();
         _inbound.Writer.TryComplete();
         _cts.Cancel();
+        if (error is null) _dispatchCts.Cancel();
         _sendSignal.Set();
         if (previous == StateCreated) _ = FinishAsync();
     }
@@ -310,7 +321,7 @@ public sealed partial class MConnection : IAsyncDisposable
     private async Task DispatchLoopAsync()
     {
         s_dispatching.Value = this;
-        var token = _cts.Token;
+        var token = _dispatchCts.Token;
         var reader = _inbound.Reader;
         try
         {
@@ -331,6 +342,7 @@ public sealed partial class MConnection : IAsyncDisposable
         {
             Log.HandlerThrew(_logger, ex);
             Close(new P2PException($"message handler failed: {ex.Message}", ex));
+            _dispatchCts.Cancel();
         }
     }
 

@@ -142,16 +142,20 @@ public class MConnectionTests
             new ChannelDescriptor(1, 1) { SendQueueCapacity = 4000 },
             new ChannelDescriptor(9, 9) { SendQueueCapacity = 4000 },
         };
-        var (a, _, b, hb) = Pair(channels, new MConnectionOptions { TimeProvider = time });
+        GatedStream? gate = null;
+        var (a, _, b, hb) = Pair(channels, new MConnectionOptions { TimeProvider = time }, wrapA: s => gate = new GatedStream(s));
         await using var _ = a;
         await using var __ = b;
         const int PerChannel = 2000;
         var message = Pattern(1000);
+        // Queue everything before the first write goes out, so both channels are saturated from the start
+        // (at most one 64 KiB buffer is chosen while the queues fill).
         for (var i = 0; i < PerChannel; i++)
         {
             Assert.True(a.TrySend(1, message));
             Assert.True(a.TrySend(9, message));
         }
+        gate!.Open();
         await Eventually.TrueAsync(() => hb.Count == 2 * PerChannel, "all delivered");
         var order = hb.Messages.Select(m => m.Channel).ToArray();
         var lastOfNine = Array.LastIndexOf(order, (byte)9);
