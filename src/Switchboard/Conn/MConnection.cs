@@ -55,6 +55,7 @@ public sealed partial class MConnection : IAsyncDisposable
     private Task _dispatchTask = Task.CompletedTask;
     private PipeReader? _reader;
     private long _startTimestamp;
+    private bool _started;
 
     private long _bytesSent;
     private long _bytesReceived;
@@ -123,6 +124,7 @@ public sealed partial class MConnection : IAsyncDisposable
             _state = StateRunning;
         }
         _startTimestamp = _time.GetTimestamp();
+        Volatile.Write(ref _started, true);
         // 64 KiB reads: a whole batch of the peer's packets per pipe read instead of CometBFT's 1 KiB bufio reads.
         _reader = PipeReader.Create(_transport, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true));
         CreateTimers();
@@ -216,7 +218,7 @@ public sealed partial class MConnection : IAsyncDisposable
     {
         var channels = new ChannelStatus[_channels.Length];
         for (var i = 0; i < channels.Length; i++) channels[i] = _channels[i].GetStatus();
-        var started = Volatile.Read(ref _state) != StateCreated && _startTimestamp != 0;
+        var started = Volatile.Read(ref _started);
         return new MConnectionStatus(
             started ? _time.GetElapsedTime(_startTimestamp) : TimeSpan.Zero,
             Volatile.Read(ref _bytesSent),

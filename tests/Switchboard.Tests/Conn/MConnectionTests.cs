@@ -180,6 +180,7 @@ public class MConnectionTests
             expected = (long)(expected * 0.8);
             await Eventually.TrueAsync(() => conn.GetStatus().Channels[0].RecentlySent == expected, $"decayed to {expected}");
         }
+        Assert.Equal(TimeSpan.FromSeconds(6), conn.GetStatus().Duration);
         Assert.Equal(n, conn.GetStatus().Channels[0].BytesSent);
     }
 
