@@ -40,7 +40,6 @@ public class MConnectionErrorTests
     [Fact]
     public async Task CompleteMessagesBeforeAnErrorAreDeliveredButThePartialOneIsNot()
     {
-        var handlerGate = new TaskCompletionSource();
         var (conn, handler, raw) = WithRawPeer(Channels);
         // "hi" on 0x77, then half a message on 0x77, then a packet for an unknown channel.
         await WriteHexAsync(raw, "0a1a08087710011a026869");
