@@ -1,0 +1,162 @@
+using System.IO.Pipelines;
+using BenchmarkDotNet.Attributes;
+using Switchboard.Conn;
+
+namespace Switchboard.Benchmarks;
+
+/// <summary>
+/// Throughput of two MConnections over in-memory pipes, against the same bytes pushed through the same kind of
+/// pipe with no MConnection (the baseline, for the ratio column). Each operation moves about 4 MiB.
+/// </summary>
+[MemoryDiagnoser]
+public class MConnectionPairBenchmarks
+{
+    private const long BytesPerOperation = 4L << 20;
+    private const byte ChannelId = 0x20;
+
+    private MConnection _sender = null!;
+    private MConnection _receiver = null!;
+    private CountingHandler _receiving = null!;
+    private byte[] _message = [];
+    private int _messagesPerOperation;
+    private Stream _rawWriter = null!;
+    private Stream _rawReader = null!;
+    private byte[] _rawReadBuffer = [];
+
+    [Params(256, 1024, 64 * 1024, 1024 * 1024)]
+    public int MessageSize { get; set; }
+
+    [GlobalSetup]
+    public async Task Setup()
+    {
+        _message = Enumerable.Range(0, MessageSize).Select(i => (byte)(i * 7)).ToArray();
+        _messagesPerOperation = (int)Math.Max(4, BytesPerOperation / MessageSize);
+        var (a, b) = InMemoryDuplex.CreatePair();
+        var channels = new[] { new ChannelDescriptor(ChannelId, 1) { SendQueueCapacity = 1024, RecvMessageCapacity = 2 << 20 } };
+        _receiving = new CountingHandler();
+        _sender = new MConnection(a, channels, new CountingHandler());
+        _receiver = new MConnection(b, channels, _receiving);
+        _sender.Start();
+        _receiver.Start();
+
+        // Output check: one message arrives intact on the right channel.
+        _receiving.Expect(1, keepCopy: true);
+        if (!await _sender.SendAsync(ChannelId, _message)) throw new InvalidOperationException("send failed");
+        await _receiving.Done.WaitAsync(TimeSpan.FromSeconds(30));
+        if (_receiving.LastChannel != ChannelId || !_receiving.LastMessage.AsSpan().SequenceEqual(_message))
+            throw new InvalidOperationException("the MConnection pair delivered wrong bytes");
+
+        var raw = new Pipe(new PipeOptions(useSynchronizationContext: false));
+        _rawWriter = raw.Writer.AsStream();
+        _rawReader = raw.Reader.AsStream();
+        _rawReadBuffer = new byte[64 * 1024];
+        var total = await RawPipe();
+        if (total != (long)_messagesPerOperation * MessageSize) throw new InvalidOperationException("raw pipe lost bytes");
+    }
+
+    [GlobalCleanup]
+    public async Task Cleanup()
+    {
+        await _sender.DisposeAsync();
+        await _receiver.DisposeAsync();
+    }
+
+    [Benchmark(Baseline = true)]
+    public async Task<long> RawPipe()
+    {
+        var total = (long)_messagesPerOperation * MessageSize;
+        var reading = Task.Run(async () =>
+        {
+            long got = 0;
+            while (got < total) got += await _rawReader.ReadAsync(_rawReadBuffer);
+            return got;
+        });
+        for (var i = 0; i < _messagesPerOperation; i++) await _rawWriter.WriteAsync(_message);
+        await _rawWriter.FlushAsync();
+        return await reading;
+    }
+
+    [Benchmark]
+    public async Task<long> MConnectionPair()
+    {
+        _receiving.Expect(_messagesPerOperation, keepCopy: false);
+        for (var i = 0; i < _messagesPerOperation; i++)
+            if (!await _sender.SendAsync(ChannelId, _message)) throw new InvalidOperationException("send failed");
+        await _receiving.Done;
+        return (long)_messagesPerOperation * MessageSize;
+    }
+
+    private sealed class CountingHandler : IMConnectionHandler
+    {
+        private int _remaining;
+        private bool _keepCopy;
+        private TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Done => _done.Task;
+        public byte LastChannel { get; private set; }
+        public byte[] LastMessage { get; private set; } = [];
+
+        public void Expect(int messages, bool keepCopy)
+        {
+            _keepCopy = keepCopy;
+            _done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _remaining, messages);
+        }
+
+        public ValueTask OnMessageAsync(byte channelId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
+        {
+            if (_keepCopy)
+            {
+                LastChannel = channelId;
+                LastMessage = message.ToArray();
+            }
+            if (Interlocked.Decrement(ref _remaining) == 0) _done.TrySetResult();
+            return ValueTask.CompletedTask;
+        }
+
+        public void OnClosed(Exception? error)
+        {
+            if (error is not null) _done.TrySetException(error);
+        }
+    }
+}
+
+/// <summary>An in-memory full-duplex stream pair over two pipes (what a socket looks like to both ends).</summary>
+internal static class InMemoryDuplex
+{
+    public static (Stream A, Stream B) CreatePair()
+    {
+        var ab = new Pipe(new PipeOptions(useSynchronizationContext: false));
+        var ba = new Pipe(new PipeOptions(useSynchronizationContext: false));
+        return (new Duplex(ba.Reader.AsStream(), ab.Writer.AsStream()), new Duplex(ab.Reader.AsStream(), ba.Writer.AsStream()));
+    }
+
+    private sealed class Duplex(Stream input, Stream output) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanWrite => true;
+        public override bool CanSeek => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() => output.Flush();
+        public override Task FlushAsync(CancellationToken cancellationToken) => output.FlushAsync(cancellationToken);
+        public override int Read(byte[] buffer, int offset, int count) => input.Read(buffer, offset, count);
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => input.ReadAsync(buffer, cancellationToken);
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => input.ReadAsync(buffer, offset, count, cancellationToken);
+        public override void Write(byte[] buffer, int offset, int count) => output.Write(buffer, offset, count);
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => output.WriteAsync(buffer, cancellationToken);
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => output.WriteAsync(buffer, offset, count, cancellationToken);
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                output.Dispose();
+                input.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+}
