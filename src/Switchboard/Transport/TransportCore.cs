@@ -147,9 +147,9 @@ internal sealed class TransportCore : IAsyncDisposable
         try
         {
             secret = await SecretConnection.HandshakeAsync(raw, _nodeKey, linked.Token).ConfigureAwait(false);
-            if (dialedId is { } expected) NodeInfoHandshake.VerifyDialedId(expected, secret.RemoteId);
-            var theirs = await NodeInfoHandshake.ExchangeNodeInfoAsync(secret, ours, linked.Token).ConfigureAwait(false);
-            NodeInfoHandshake.VerifyPeer(theirs, secret.RemoteId, ours);
+            if (dialedId is { } expected) Handshake.VerifyDialedId(expected, secret.RemoteId);
+            var theirs = await Handshake.ExchangeNodeInfoAsync(secret, ours, linked.Token).ConfigureAwait(false);
+            Handshake.VerifyPeer(theirs, secret.RemoteId, ours);
             return (secret, theirs);
         }
         catch (Exception ex)
