@@ -21,6 +21,7 @@ public sealed partial class Switch
     /// <returns>The added peer.</returns>
     public async Task<IPeer> DialPeerAsync(NetAddress address, CancellationToken cancellationToken = default)
     {
+        _stopping.Token.ThrowIfCancellationRequested();
         if (!IsRunning) throw new InvalidOperationException("the switch is not running");
         if (address.Id == NodeId) throw new PeerRejectedException(RejectReason.Self, $"{address} is ourselves");
         lock (_dialing)

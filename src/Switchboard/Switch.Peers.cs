@@ -39,7 +39,22 @@ public sealed partial class Switch
     {
         lock (_background)
         {
-            var task = Task.Run(work);
+            var task = Task.Run(async () =>
+            {
+                try
+                {
+                    await work().ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+                {
+                    // Shutting down.
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // Background work must never take the switch (or its StopAsync) down with it.
+                    SwitchLog.BackgroundFailed(_logger, ex);
+                }
+            });
             _background.Add(task);
             task.ContinueWith(t => { lock (_background) _background.Remove(t); }, TaskScheduler.Default);
         }

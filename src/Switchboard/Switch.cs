@@ -127,7 +127,9 @@ public sealed partial class Switch : IAsyncDisposable
         {
             ProtocolVersion = Options.ProtocolVersion,
             Id = NodeId,
-            ListenAddr = Options.ExternalAddress ?? (bound is null ? "" : bound.DialString),
+            // A node that does not listen still needs a parseable listen_addr; 0.0.0.0:0 is never dialed or stored
+            // by peers (it fails NetAddress.IsValid).
+            ListenAddr = Options.ExternalAddress ?? (bound is null ? "0.0.0.0:0" : bound.DialString),
             Network = Options.Network,
             Version = Options.Version,
             Channels = _channels.Select(c => c.Id).ToArray(),

@@ -31,4 +31,7 @@ internal static partial class SwitchLog
 
     [LoggerMessage(408, LogLevel.Warning, "Gave up redialing persistent peer {Address}")]
     public static partial void PersistentGaveUp(ILogger logger, string address);
+
+    [LoggerMessage(409, LogLevel.Error, "Background peer task failed")]
+    public static partial void BackgroundFailed(ILogger logger, Exception error);
 }

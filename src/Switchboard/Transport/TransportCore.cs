@@ -20,6 +20,7 @@ internal sealed class TransportCore : IAsyncDisposable
     private readonly SemaphoreSlim _inboundSlots;
     private readonly Channel<TransportConnection> _accepted = Channel.CreateUnbounded<TransportConnection>(
         new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
+    // Never disposed: loops read its token after the transport closed (a disposed source would throw there).
     private readonly CancellationTokenSource _closing = new();
     private readonly object _gate = new();
     // Remote "ip:port" of every connection we hold or are handshaking, with whether it is an outbound dial
@@ -232,6 +233,5 @@ internal sealed class TransportCore : IAsyncDisposable
         await Task.WhenAll(pending).ConfigureAwait(false);
         while (_accepted.Reader.TryRead(out var conn))
             await conn.DisposeAsync().ConfigureAwait(false);
-        _closing.Dispose();
     }
 }

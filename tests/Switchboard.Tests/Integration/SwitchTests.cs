@@ -223,7 +223,7 @@ public class SwitchTests
 
     private sealed class FailingReactor() : Reactor("failing")
     {
-        public override IReadOnlyList<Conn.ChannelDescriptor> GetChannels() => [Channels.Make(0x72)];
+        public override IReadOnlyList<Switchboard.Conn.ChannelDescriptor> GetChannels() => [Channels.Make(0x72)];
         public override ValueTask ReceiveAsync(Envelope envelope, CancellationToken cancellationToken) =>
             throw new ProtocolViolationException(ProtocolViolation.InvalidChannelMessage, "cannot decode");
     }

@@ -173,7 +173,7 @@ public class TransportComplianceTests
         var total = 0;
         while (true)
         {
-            var n = await raw.ReceiveAsync(buf).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            var n = await raw.ReceiveAsync(buf).WaitAsync(TimeSpan.FromSeconds(10));
             if (n == 0) break;
             total += n;
         }
