@@ -1,0 +1,38 @@
+using Google.Protobuf;
+using Switchboard.Peers;
+
+namespace Switchboard;
+
+/// <summary>A complete message received from a peer on one channel.</summary>
+/// <param name="Source">The sender.</param>
+/// <param name="ChannelId">The channel it arrived on.</param>
+/// <param name="Message">The message bytes; owned by the receiver.</param>
+public readonly record struct Envelope(IPeer Source, byte ChannelId, ReadOnlyMemory<byte> Message)
+{
+    /// <summary>Decodes the message as a protobuf type; a decoding failure is the sender's protocol violation.</summary>
+    /// <exception cref="ProtocolViolationException">the bytes are not a valid <typeparamref name="T"/> (the Switch disconnects the sender when a reactor lets it escape).</exception>
+    public T Decode<T>(MessageParser<T> parser) where T : IMessage<T>
+    {
+        try
+        {
+            return parser.ParseFrom(Message.Span);
+        }
+        catch (InvalidProtocolBufferException ex)
+        {
+            throw new ProtocolViolationException(ProtocolViolation.InvalidChannelMessage,
+                $"channel 0x{ChannelId:x2}: cannot decode {typeof(T).Name}: {ex.Message}", ex);
+        }
+    }
+}
+
+/// <summary>Typed protobuf helpers for peers.</summary>
+public static class PeerMessageExtensions
+{
+    /// <summary>Encodes <paramref name="message"/> and queues it without waiting.</summary>
+    public static bool TrySend(this IPeer peer, byte channelId, IMessage message) =>
+        peer.TrySend(channelId, message.ToByteArray());
+
+    /// <summary>Encodes <paramref name="message"/> and queues it, waiting for room.</summary>
+    public static ValueTask<bool> SendAsync(this IPeer peer, byte channelId, IMessage message, CancellationToken cancellationToken = default) =>
+        peer.SendAsync(channelId, message.ToByteArray(), cancellationToken);
+}

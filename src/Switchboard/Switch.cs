@@ -1,0 +1,246 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Switchboard.Conn;
+using Switchboard.Crypto;
+using Switchboard.Peers;
+using Switchboard.Transport;
+
+namespace Switchboard;
+
+/// <summary>
+/// Owns the peers: accepts and dials through an <see cref="ITransport"/>, enforces limits, keeps persistent
+/// peers connected, routes each channel to the reactor (or agent) that registered it, and publishes peer events.
+/// </summary>
+public sealed partial class Switch : IAsyncDisposable
+{
+    private readonly ITransport _transport;
+    private readonly NodeKey _nodeKey;
+    private readonly ILogger _logger;
+    private readonly List<ReactorHost> _reactors = [];
+    private readonly ReactorHost?[] _byChannel = new ReactorHost?[256];
+    private readonly List<ChannelDescriptor> _channels = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<PeerEventSubscription> _subscriptions = [];
+    private readonly HashSet<NodeId> _unconditional;
+    private readonly HashSet<NodeId> _private;
+    private readonly Dictionary<NodeId, DialAddress> _persistent = [];
+    private Task? _acceptLoop;
+    private int _state; // 0 created, 1 started, 2 stopping/stopped
+
+    /// <summary>Creates a switch over <paramref name="transport"/>, identified by <paramref name="nodeKey"/>.</summary>
+    public Switch(ITransport transport, NodeKey nodeKey, SwitchOptions? options = null, ILoggerFactory? loggerFactory = null)
+    {
+        Options = options ?? new SwitchOptions();
+        Options.Validate();
+        _transport = transport;
+        _nodeKey = nodeKey;
+        LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _logger = LoggerFactory.CreateLogger("Switchboard.Switch");
+        _unconditional = [.. Options.UnconditionalPeerIds];
+        _private = [.. Options.PrivatePeerIds];
+        foreach (var p in Options.PersistentPeers) _persistent[p.Id] = p;
+    }
+
+    /// <summary>The settings.</summary>
+    public SwitchOptions Options { get; }
+
+    /// <summary>Logger factory handed to reactors and connections.</summary>
+    public ILoggerFactory LoggerFactory { get; }
+
+    /// <summary>Our node ID.</summary>
+    public NodeId NodeId => _nodeKey.Id;
+
+    /// <summary>The NodeInfo we send, available after <see cref="StartAsync"/>.</summary>
+    public NodeInfo? NodeInfo { get; private set; }
+
+    /// <summary>The address we listen on, with our ID (null when not listening).</summary>
+    public NetAddress? ListenAddress => _transport.ListenAddress;
+
+    /// <summary>True between <see cref="StartAsync"/> and <see cref="StopAsync"/>.</summary>
+    public bool IsRunning => Volatile.Read(ref _state) == 1;
+
+    /// <summary>Registers a reactor before start. Channel ids must be unique across reactors and agents.</summary>
+    /// <exception cref="ArgumentException">a channel id is already taken.</exception>
+    public void AddReactor(Reactor reactor)
+    {
+        ArgumentNullException.ThrowIfNull(reactor);
+        if (Volatile.Read(ref _state) != 0) throw new InvalidOperationException("reactors must be added before the switch starts");
+        var channels = reactor.GetChannels();
+        var seen = new HashSet<byte>();
+        foreach (var d in channels)
+        {
+            d.Validate();
+            if (_byChannel[d.Id] is { } other)
+                throw new ArgumentException($"channel 0x{d.Id:x2} of reactor {reactor.Name} is already registered by {other.Reactor.Name}");
+            if (!seen.Add(d.Id)) throw new ArgumentException($"reactor {reactor.Name} lists channel 0x{d.Id:x2} twice");
+        }
+        var host = new ReactorHost(reactor, this, _logger);
+        foreach (var d in channels)
+        {
+            _byChannel[d.Id] = host;
+            _channels.Add(d);
+        }
+        _reactors.Add(host);
+        reactor.Switch = this;
+    }
+
+    /// <summary>Registers a channel consumed as an async stream instead of by a reactor (before start).</summary>
+    public AgentChannel OpenChannel(ChannelDescriptor descriptor, InboundQueueOptions? queue = null)
+    {
+        var reactor = new AgentReactor(descriptor, queue ?? new InboundQueueOptions());
+        AddReactor(reactor);
+        return new AgentChannel(reactor);
+    }
+
+    /// <summary>The registered reactors, in registration order.</summary>
+    public IReadOnlyList<Reactor> Reactors => _reactors.Select(r => r.Reactor).ToList();
+
+    /// <summary>Peer-added / peer-removed events from now on, in order, until the switch stops.</summary>
+    public IAsyncEnumerable<PeerEvent> WatchPeersAsync(CancellationToken cancellationToken = default)
+    {
+        var sub = new PeerEventSubscription();
+        lock (_subscriptions)
+        {
+            if (Volatile.Read(ref _state) == 2) sub.Complete();
+            else _subscriptions.Add(sub);
+        }
+        return sub.ReadAllAsync(cancellationToken);
+    }
+
+    private void Publish(PeerEvent e)
+    {
+        lock (_subscriptions)
+            foreach (var s in _subscriptions) s.Publish(e);
+    }
+
+    /// <summary>
+    /// Listens on <paramref name="listen"/> (null: do not listen), builds our NodeInfo, starts the reactors and the
+    /// accept loop, then dials the persistent peers in the background.
+    /// </summary>
+    public async Task StartAsync(IPEndPoint? listen, CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0) throw new InvalidOperationException("already started");
+        NetAddress? bound = null;
+        if (listen is not null) bound = await _transport.ListenAsync(listen, cancellationToken).ConfigureAwait(false);
+        var info = new NodeInfo
+        {
+            ProtocolVersion = Options.ProtocolVersion,
+            Id = NodeId,
+            // A node that does not listen still needs a parseable listen_addr; 0.0.0.0:0 is never dialed or stored
+            // by peers (it fails NetAddress.IsValid).
+            ListenAddr = Options.ExternalAddress ?? (bound is null ? "0.0.0.0:0" : bound.DialString),
+            Network = Options.Network,
+            Version = Options.Version,
+            Channels = _channels.Select(c => c.Id).ToArray(),
+            Moniker = Options.Moniker,
+            TxIndex = "off",
+        };
+        info.Validate();
+        NodeInfo = info;
+        _transport.LocalNodeInfo = info;
+        foreach (var r in _reactors)
+        {
+            await r.Reactor.StartAsync(cancellationToken).ConfigureAwait(false);
+            r.Start(_stopping.Token);
+        }
+        if (listen is not null) _acceptLoop = Task.Run(AcceptLoopAsync, CancellationToken.None);
+        foreach (var p in Options.PersistentPeers)
+            StartPersistentDial(p, initialJitter: true);
+        SwitchLog.Started(_logger, NodeId.ToString(), bound?.ToString() ?? "(not listening)");
+    }
+
+    /// <summary>Stops accepting and dialing, removes every peer, stops the reactors, closes the transport.</summary>
+    public async Task StopAsync()
+    {
+        if (Interlocked.Exchange(ref _state, 2) == 2) return;
+        _stopping.Cancel();
+        await _transport.DisposeAsync().ConfigureAwait(false);
+        if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
+        await WaitForBackgroundAsync().ConfigureAwait(false);
+        foreach (var peer in Peers.Cast<Peer>().ToList())
+            await StopPeerAsync(peer, new DisconnectReason(DisconnectKind.Shutdown, false, "switch stopping")).ConfigureAwait(false);
+        await WaitForBackgroundAsync().ConfigureAwait(false);
+        foreach (var r in _reactors)
+        {
+            await r.StopAsync().ConfigureAwait(false);
+            await r.Reactor.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        lock (_subscriptions)
+        {
+            foreach (var s in _subscriptions) s.Complete();
+            _subscriptions.Clear();
+        }
+        SwitchLog.Stopped(_logger, NodeId.ToString());
+    }
+
+    /// <inheritdoc/>
+    public async ValueTask DisposeAsync()
+    {
+        if (Volatile.Read(ref _state) == 0) Volatile.Write(ref _state, 1);
+        await StopAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            TransportConnection conn;
+            try
+            {
+                conn = await _transport.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            var id = conn.NodeInfo.Id;
+            if (!_unconditional.Contains(id) && NumInboundPeers >= Options.MaxInboundPeers)
+            {
+                SwitchLog.PeerRejected(_logger, id.ToString(), $"inbound limit of {Options.MaxInboundPeers} reached");
+                await conn.DisposeAsync().ConfigureAwait(false);
+                continue;
+            }
+            RunInBackground(() => AddPeerAsync(conn));
+        }
+    }
+
+    /// <summary>Routes a complete message to the reactor that owns the channel (called by the peer's dispatch loop).</summary>
+    internal ValueTask RouteAsync(Peer peer, byte channelId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
+    {
+        var host = _byChannel[channelId];
+        if (host is null)
+        {
+            // Unreachable for a well-behaved MConnection (it rejects unknown channels); keep the invariant anyway.
+            StopPeerInBackground(peer, new DisconnectReason(DisconnectKind.ProtocolError, true, $"message on unregistered channel 0x{channelId:x2}"));
+            return ValueTask.CompletedTask;
+        }
+        SwitchMetrics.PeerReceiveBytes.Add(message.Length, new KeyValuePair<string, object?>("chID", $"0x{channelId:x2}"));
+        return host.EnqueueAsync(peer, channelId, message, cancellationToken);
+    }
+
+    /// <summary>Queues <paramref name="message"/> to every peer that has the channel, without waiting; returns how many accepted it.</summary>
+    public int TryBroadcast(byte channelId, ReadOnlyMemory<byte> message)
+    {
+        var n = 0;
+        foreach (var p in Peers)
+            if (p.TrySend(channelId, message)) n++;
+        return n;
+    }
+
+    /// <summary>Sends to every peer in parallel (each waiting for queue room up to the send timeout) and reports each result.</summary>
+    public async Task<IReadOnlyDictionary<NodeId, bool>> BroadcastAsync(byte channelId, ReadOnlyMemory<byte> message,
+        CancellationToken cancellationToken = default)
+    {
+        var peers = Peers;
+        var sends = peers.Select(p => p.SendAsync(channelId, message, cancellationToken).AsTask()).ToArray();
+        var results = await Task.WhenAll(sends).ConfigureAwait(false);
+        var map = new Dictionary<NodeId, bool>(peers.Count);
+        for (var i = 0; i < peers.Count; i++) map[peers[i].Id] = results[i];
+        return map;
+    }
+
+    /// <summary>Channel descriptors of every reactor, in registration order.</summary>
+    internal IReadOnlyList<ChannelDescriptor> Channels => _channels;
+}

@@ -1,0 +1,237 @@
+using System.Net;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Switchboard.Conn;
+using Switchboard.Crypto;
+using Switchboard.Peers;
+
+namespace Switchboard.Transport;
+
+/// <summary>
+/// Everything TCP and in-memory transports share: the connection set and its filters, the accept slots, the
+/// upgrade (SecretConnection → dialed-ID check → NodeInfo exchange → checks) under one deadline, and the queue of
+/// upgraded inbound connections. A transport only supplies raw streams.
+/// </summary>
+internal sealed class TransportCore : IAsyncDisposable
+{
+    private readonly NodeKey _nodeKey;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _inboundSlots;
+    private readonly Channel<TransportConnection> _accepted = Channel.CreateUnbounded<TransportConnection>(
+        new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
+    // Never disposed: loops read its token after the transport closed (a disposed source would throw there).
+    private readonly CancellationTokenSource _closing = new();
+    private readonly object _gate = new();
+    // Remote "ip:port" of every connection we hold or are handshaking, with whether it is an outbound dial
+    // still in progress (those are exempt from the duplicate-IP rule, see IsFilteredLocked).
+    private readonly Dictionary<IPEndPoint, ConnState> _connections = [];
+    private readonly HashSet<Task> _handshakes = [];
+
+    private enum ConnState { Dialing, Inbound, Established }
+
+    public TransportCore(NodeKey nodeKey, TransportOptions options, ILogger? logger)
+    {
+        options.Validate();
+        _nodeKey = nodeKey;
+        Options = options;
+        _logger = logger ?? NullLogger.Instance;
+        _inboundSlots = new SemaphoreSlim(options.MaxIncomingConnections, options.MaxIncomingConnections);
+    }
+
+    public TransportOptions Options { get; }
+
+    public NodeInfo? LocalNodeInfo { get; set; }
+
+    public CancellationToken Closing => _closing.Token;
+
+    /// <summary>Waits for a free inbound slot; the transport accepts one raw connection per slot.</summary>
+    public Task AcquireInboundSlotAsync(CancellationToken cancellationToken) => _inboundSlots.WaitAsync(cancellationToken);
+
+    public void ReleaseInboundSlot() => _inboundSlots.Release();
+
+    /// <summary>Runs filters and the upgrade of an accepted raw stream in the background; a success is queued for AcceptAsync.</summary>
+    /// <remarks>The caller has taken an inbound slot; it is released when the connection ends or the upgrade fails.</remarks>
+    public void HandleInbound(Stream raw, IPEndPoint remote)
+    {
+        lock (_gate)
+        {
+            if (_closing.IsCancellationRequested)
+            {
+                raw.Dispose();
+                ReleaseInboundSlot();
+                return;
+            }
+            var task = Task.Run(() => UpgradeInboundAsync(raw, remote));
+            _handshakes.Add(task);
+            task.ContinueWith(t => { lock (_gate) _handshakes.Remove(t); }, TaskScheduler.Default);
+        }
+    }
+
+    private async Task UpgradeInboundAsync(Stream raw, IPEndPoint remote)
+    {
+        var registered = false;
+        try
+        {
+            registered = await CheckAndRegisterAsync(remote, ConnState.Inbound, _closing.Token).ConfigureAwait(false);
+            var (secret, info) = await UpgradeAsync(raw, dialedId: null, _closing.Token).ConfigureAwait(false);
+            lock (_gate) _connections[remote] = ConnState.Established;
+            var address = new NetAddress(info.Id, remote.Address, (ushort)remote.Port);
+            var conn = new TransportConnection(secret, info, isOutbound: false, address, () => Release(remote, inbound: true));
+            if (!_accepted.Writer.TryWrite(conn))
+                await conn.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is P2PException or IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            TransportLog.InboundRejected(_logger, remote, ex.Message);
+            await raw.DisposeAsync().ConfigureAwait(false);
+            if (registered) Release(remote, inbound: true);
+            else ReleaseInboundSlot();
+        }
+    }
+
+    public async ValueTask<TransportConnection> AcceptAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _accepted.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException ex)
+        {
+            throw new ObjectDisposedException("the transport is closed", ex);
+        }
+    }
+
+    /// <summary>Connects with <paramref name="connect"/> under the dial timeout, then upgrades and checks the dialed ID.</summary>
+    public async ValueTask<TransportConnection> DialAsync(NetAddress address,
+        Func<CancellationToken, ValueTask<Stream>> connect, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_closing.IsCancellationRequested, this);
+        if (address.Id.IsEmpty) throw new ArgumentException("a dial address needs the peer's ID", nameof(address));
+        var remote = new IPEndPoint(address.Ip, address.Port);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
+        await CheckAndRegisterAsync(remote, ConnState.Dialing, linked.Token).ConfigureAwait(false);
+        Stream? raw = null;
+        try
+        {
+            using (var dialTimeout = new CancellationTokenSource(Options.DialTimeout, Options.TimeProvider))
+            using (var dialToken = CancellationTokenSource.CreateLinkedTokenSource(linked.Token, dialTimeout.Token))
+            {
+                try
+                {
+                    raw = await connect(dialToken.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException ex) when (dialTimeout.IsCancellationRequested && !linked.IsCancellationRequested)
+                {
+                    throw new P2PTimeoutException($"dial {address}", Options.DialTimeout, ex);
+                }
+            }
+            var (secret, info) = await UpgradeAsync(raw, address.Id, linked.Token).ConfigureAwait(false);
+            lock (_gate) _connections[remote] = ConnState.Established;
+            return new TransportConnection(secret, info, isOutbound: true, address, () => Release(remote, inbound: false));
+        }
+        catch
+        {
+            if (raw is not null) await raw.DisposeAsync().ConfigureAwait(false);
+            Release(remote, inbound: false);
+            throw;
+        }
+    }
+
+    /// <summary>The upgrade of CometBFT's transport, every step under one HandshakeTimeout.</summary>
+    private async Task<(SecretConnection Secret, NodeInfo Info)> UpgradeAsync(Stream raw, NodeId? dialedId, CancellationToken cancellationToken)
+    {
+        var ours = LocalNodeInfo ?? throw new InvalidOperationException("set LocalNodeInfo before accepting or dialing");
+        using var timeout = new CancellationTokenSource(Options.HandshakeTimeout, Options.TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        SecretConnection? secret = null;
+        try
+        {
+            secret = await SecretConnection.HandshakeAsync(raw, _nodeKey, linked.Token).ConfigureAwait(false);
+            if (dialedId is { } expected) Handshake.VerifyDialedId(expected, secret.RemoteId);
+            var theirs = await Handshake.ExchangeNodeInfoAsync(secret, ours, linked.Token).ConfigureAwait(false);
+            Handshake.VerifyPeer(theirs, secret.RemoteId, ours);
+            return (secret, theirs);
+        }
+        catch (Exception ex)
+        {
+            if (secret is not null) await secret.DisposeAsync().ConfigureAwait(false);
+            if (ex is OperationCanceledException && timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                throw new P2PTimeoutException("handshake", Options.HandshakeTimeout, ex);
+            throw;
+        }
+    }
+
+    private async Task<bool> CheckAndRegisterAsync(IPEndPoint remote, ConnState state, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var reason = FilterReasonLocked(remote, state);
+            if (reason is not null) throw new PeerRejectedException(RejectReason.Filtered, reason);
+            _connections[remote] = state;
+        }
+        try
+        {
+            await RunCallerFiltersAsync(remote, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch
+        {
+            lock (_gate) _connections.Remove(remote);
+            throw;
+        }
+    }
+
+    private string? FilterReasonLocked(IPEndPoint remote, ConnState state)
+    {
+        if (_connections.ContainsKey(remote)) return $"duplicate connection to {remote}";
+        if (Options.AllowDuplicateIp) return null;
+        // Outbound dials still in progress do not count: when two nodes dial each other at the same moment both
+        // handshakes must be allowed to finish so the Switch can keep exactly one by the deterministic tie-break,
+        // instead of both sides refusing each other (CometBFT's behaviour, PROTOCOL.md 5.4).
+        foreach (var (ep, s) in _connections)
+            if (ep.Address.Equals(remote.Address) && s != ConnState.Dialing && !(state == ConnState.Dialing && s == ConnState.Inbound))
+                return $"duplicate IP {remote.Address}";
+        return null;
+    }
+
+    private async Task RunCallerFiltersAsync(IPEndPoint remote, CancellationToken cancellationToken)
+    {
+        if (Options.Filters.Count == 0) return;
+        using var timeout = new CancellationTokenSource(Options.FilterTimeout, Options.TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        var checks = Options.Filters.Select(f => f(remote, linked.Token).AsTask()).ToArray();
+        string?[] reasons;
+        try
+        {
+            reasons = await Task.WhenAll(checks).WaitAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new PeerRejectedException(RejectReason.Filtered, $"connection filter timed out after {Options.FilterTimeout.TotalSeconds:0.#} s", ex);
+        }
+        foreach (var reason in reasons)
+            if (reason is not null) throw new PeerRejectedException(RejectReason.Filtered, reason);
+    }
+
+    private void Release(IPEndPoint remote, bool inbound)
+    {
+        lock (_gate) _connections.Remove(remote);
+        if (inbound) ReleaseInboundSlot();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Task[] pending;
+        lock (_gate)
+        {
+            if (_closing.IsCancellationRequested) return;
+            _closing.Cancel();
+            pending = [.. _handshakes];
+        }
+        _accepted.Writer.TryComplete();
+        await Task.WhenAll(pending).ConfigureAwait(false);
+        while (_accepted.Reader.TryRead(out var conn))
+            await conn.DisposeAsync().ConfigureAwait(false);
+    }
+}

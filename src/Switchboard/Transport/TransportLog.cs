@@ -1,0 +1,17 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace Switchboard.Transport;
+
+/// <summary>Transport log messages; event ids 300–399.</summary>
+internal static partial class TransportLog
+{
+    [LoggerMessage(300, LogLevel.Debug, "Inbound connection from {Remote} rejected: {Reason}")]
+    public static partial void InboundRejected(ILogger logger, IPEndPoint remote, string reason);
+
+    [LoggerMessage(301, LogLevel.Information, "Listening on {Address}")]
+    public static partial void Listening(ILogger logger, string address);
+
+    [LoggerMessage(302, LogLevel.Warning, "Accept loop failed")]
+    public static partial void AcceptFailed(ILogger logger, Exception error);
+}
