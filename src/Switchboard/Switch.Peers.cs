@@ -97,6 +97,12 @@ public sealed partial class Switch
                 await RemovePeerLockedAsync(existing, new DisconnectReason(DisconnectKind.Duplicate, false,
                     "replaced by a newer connection to the same peer")).ConfigureAwait(false);
             }
+            if (!conn.IsOutbound && !_unconditional.Contains(id) && NumInboundPeers >= Options.MaxInboundPeers)
+            {
+                SwitchLog.PeerRejected(_logger, id.ToString(), $"inbound limit of {Options.MaxInboundPeers} reached");
+                await conn.DisposeAsync().ConfigureAwait(false);
+                return;
+            }
             peer = new Peer(this, conn, IsPersistentPeer(id), _unconditional.Contains(id), Options.TimeProvider.GetUtcNow());
             foreach (var r in _reactors) r.Reactor.InitPeer(peer);
             peer.Start(_channels, Options.Connection, LoggerFactory.CreateLogger("Switchboard.MConnection"));

@@ -195,13 +195,8 @@ public sealed partial class Switch : IAsyncDisposable
             {
                 return;
             }
-            var id = conn.NodeInfo.Id;
-            if (!_unconditional.Contains(id) && NumInboundPeers >= Options.MaxInboundPeers)
-            {
-                SwitchLog.PeerRejected(_logger, id.ToString(), $"inbound limit of {Options.MaxInboundPeers} reached");
-                await conn.DisposeAsync().ConfigureAwait(false);
-                continue;
-            }
+            // The inbound limit is checked in AddPeerAsync, under the peer lock: checking here would race with
+            // adds still in progress and let a burst of connections overshoot the limit.
             RunInBackground(() => AddPeerAsync(conn));
         }
     }

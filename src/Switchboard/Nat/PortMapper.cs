@@ -52,6 +52,7 @@ public sealed class PortMapper : IAsyncDisposable
     private IPEndPoint _external;
     private DateTimeOffset? _expiresAt;
     private TimeSpan _lifetime;
+    private DateTimeOffset _grantedAt;
     private int _disposed;
 
     private PortMapper(IMappingBackend backend, PortMapperOptions options, ILogger logger, int internalPort, IPEndPoint external, TimeSpan lifetime, bool isPublic)
@@ -146,8 +147,19 @@ public sealed class PortMapper : IAsyncDisposable
         lock (_gate)
         {
             _lifetime = lifetime;
-            _expiresAt = lifetime == TimeSpan.Zero ? null : _options.TimeProvider.GetUtcNow() + lifetime;
+            _grantedAt = _options.TimeProvider.GetUtcNow();
+            _expiresAt = lifetime == TimeSpan.Zero ? null : _grantedAt + lifetime;
         }
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="due"/>. Renewals are scheduled at absolute times fixed when the lease was granted
+    /// (or the renewal failed), so time that passes before the wait starts counts toward it.
+    /// </summary>
+    private static Task WaitUntilAsync(DateTimeOffset due, TimeProvider time, CancellationToken ct)
+    {
+        var remaining = due - time.GetUtcNow();
+        return remaining > TimeSpan.Zero ? Task.Delay(remaining, time, ct) : Task.CompletedTask;
     }
 
     private async Task RenewLoopAsync()
@@ -156,14 +168,18 @@ public sealed class PortMapper : IAsyncDisposable
         var ct = _stop.Token;
         var time = _options.TimeProvider;
         TimeSpan lifetime;
-        lock (_gate) lifetime = _lifetime;
+        DateTimeOffset due;
+        lock (_gate)
+        {
+            lifetime = _lifetime;
+            due = _grantedAt + lifetime * _options.RenewAt;
+        }
         if (lifetime == TimeSpan.Zero) return; // permanent mapping: nothing to renew
-        var delay = lifetime * _options.RenewAt;
         while (!ct.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(delay, time, ct).ConfigureAwait(false);
+                await WaitUntilAsync(due, time, ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -184,7 +200,7 @@ public sealed class PortMapper : IAsyncDisposable
                 NatLog.Renewed(_logger, after, InternalPort, granted);
                 args = new PortMappingChangedEventArgs(after.Equals(before) ? PortMappingEvent.Renewed : PortMappingEvent.ExternalEndpointChanged, after, null);
                 if (granted == TimeSpan.Zero) { Raise(args); return; }
-                delay = granted * _options.RenewAt;
+                lock (_gate) due = _grantedAt + granted * _options.RenewAt;
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -195,8 +211,8 @@ public sealed class PortMapper : IAsyncDisposable
                 LastError = ex;
                 var expired = LeaseExpiresAt is { } exp && time.GetUtcNow() >= exp;
                 NatLog.RenewFailed(_logger, ex, InternalPort, _options.RenewRetryInterval);
+                due = time.GetUtcNow() + _options.RenewRetryInterval;
                 args = new PortMappingChangedEventArgs(expired ? PortMappingEvent.Expired : PortMappingEvent.RenewalFailed, ExternalEndpoint, ex);
-                delay = _options.RenewRetryInterval;
             }
             Raise(args);
         }

@@ -44,14 +44,18 @@ public class MConnectionPingTests
         var time = new ManualTimeProvider();
         var (conn, handler, raw) = WithRawPeer(Channels, new MConnectionOptions { TimeProvider = time });
         await using var _ = conn;
+        // Each round is exactly one ping interval: ping at 60 s, pong answered, 46 s later (past the 45 s pong
+        // timeout) still running, then 14 s more to the next ping. Advancing further would send a second ping
+        // inside one round, and only one is answered per round.
+        time.Advance(TimeSpan.FromSeconds(60));
         for (var round = 1; round <= 3; round++)
         {
-            time.Advance(TimeSpan.FromSeconds(60));
             Assert.Equal("020a00", Vectors.ToHex(await ReadExactlyAsync(raw, 3)));
             await WriteHexAsync(raw, "021200");
             await Eventually.TrueAsync(() => conn.GetStatus().PacketsReceived == round, "pong processed");
-            time.Advance(TimeSpan.FromSeconds(45));
+            time.Advance(TimeSpan.FromSeconds(46));
             Assert.True(conn.IsRunning);
+            time.Advance(TimeSpan.FromSeconds(14));
         }
         Assert.Equal(0, handler.ClosedCount);
     }

@@ -23,14 +23,17 @@ public class SwitchLivenessTests
         await Eventually.TrueAsync(() => toB.GetStatus().Channels[0].MessagesReceived == 1, "a's reactor is now blocked on the message");
 
         // Three ping rounds (3 min of simulated time, four times the pong timeout) while a's reactor stays blocked.
-        for (var round = 0; round < 3; round++)
+        // Each round is exactly one ping interval, so only one ping per side is in flight at a time.
+        long aBefore = toB.GetStatus().PacketsReceived, bBefore = toA.GetStatus().PacketsReceived;
+        time.Advance(TimeSpan.FromSeconds(60));
+        for (var round = 1; round <= 3; round++)
         {
-            long aBefore = toB.GetStatus().PacketsReceived, bBefore = toA.GetStatus().PacketsReceived;
-            time.Advance(TimeSpan.FromSeconds(60));
             // Each side receives the other's ping and the pong to its own ping.
-            await Eventually.TrueAsync(() => toB.GetStatus().PacketsReceived >= aBefore + 2 && toA.GetStatus().PacketsReceived >= bBefore + 2,
+            await Eventually.TrueAsync(() => toB.GetStatus().PacketsReceived >= aBefore + 2 * round && toA.GetStatus().PacketsReceived >= bBefore + 2 * round,
                 $"ping/pong round {round} completed");
             time.Advance(TimeSpan.FromSeconds(46)); // past the pong timeout: must not fire, the pongs arrived
+            Assert.True(toA.IsRunning && toB.IsRunning);
+            time.Advance(TimeSpan.FromSeconds(14)); // to the next ping
         }
         Assert.True(toA.IsRunning && toB.IsRunning);
         Assert.Single(a.Switch.Peers);
