@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Switchboard.Conn;
+using Switchboard.Crypto;
+using Switchboard.Transport;
+
+namespace Switchboard.Cli.Bench;
+
+/// <summary>Settings of one harness run.</summary>
+/// <param name="MessageSizes">Message sizes to measure.</param>
+/// <param name="BytesPerSize">Payload bytes pushed for each size (and for each baseline).</param>
+/// <param name="LatencySamples">Round trips measured for the latency figures (1 KiB messages).</param>
+internal sealed record HarnessOptions(IReadOnlyList<int> MessageSizes, long BytesPerSize, int LatencySamples);
+
+/// <summary>One measured line.</summary>
+internal sealed record HarnessResult(string Name, int MessageSize, long Bytes, double Seconds)
+{
+    public double MegabytesPerSecond => Bytes / Seconds / 1e6;
+    public double MessagesPerSecond => MessageSize == 0 ? 0 : Bytes / (double)MessageSize / Seconds;
+}
+
+/// <summary>Everything a run measured; ratios are against baselines measured in the same run.</summary>
+internal sealed record HarnessReport(
+    HarnessResult RawTcp,
+    HarnessResult RawAead,
+    IReadOnlyList<HarnessResult> Stack,
+    double LatencyP50Micros,
+    double LatencyP99Micros,
+    double RawTcpLatencyP50Micros);
+
+/// <summary>
+/// The throughput/latency harness: the full stack (TCP → SecretConnection → MConnection → Switch, two nodes in
+/// this process on loopback) against raw loopback TCP and raw ChaCha20-Poly1305 over 1028-byte frames, measured in
+/// the same run, because these machines are shared and only ratios are comparable between runs.
+/// </summary>
+internal static class ThroughputHarness
+{
+    private const byte Channel = 0x77;
+
+    public static async Task<HarnessReport> RunAsync(HarnessOptions options, Action<string> progress, CancellationToken cancellationToken)
+    {
+        progress("raw loopback TCP …");
+        var rawTcp = await RawTcpAsync(options.BytesPerSize, cancellationToken);
+        progress("raw ChaCha20-Poly1305 (seal + open, 1028-byte frames) …");
+        var rawAead = RawAead(options.BytesPerSize);
+        var key = NodeKey.Generate();
+        var keyB = NodeKey.Generate();
+        var descriptor = new ChannelDescriptor(Channel, 1) { SendQueueCapacity = 256, RecvMessageCapacity = 4 << 20 };
+        var options0 = new SwitchOptions { Network = "bench", AllowDuplicateIp = true, DialJitter = TimeSpan.Zero };
+        await using var a = new Switch(new TcpTransport(key, new TransportOptions { AllowDuplicateIp = true }), key, options0);
+        await using var b = new Switch(new TcpTransport(keyB, new TransportOptions { AllowDuplicateIp = true }), keyB, options0);
+        var outA = a.OpenChannel(descriptor);
+        var inB = b.OpenChannel(descriptor, new InboundQueueOptions { Capacity = 4096 });
+        await a.StartAsync(null, cancellationToken);
+        await b.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), cancellationToken);
+        var peer = await a.DialPeerAsync(b.ListenAddress!, cancellationToken);
+
+        var stack = new List<HarnessResult>();
+        foreach (var size in options.MessageSizes)
+        {
+            progress($"full stack, {FormatSize(size)} messages …");
+            var count = Math.Max(1, options.BytesPerSize / size);
+            var payload = new byte[size];
+            RandomNumberGenerator.Fill(payload);
+            var receiver = Task.Run(async () =>
+            {
+                long got = 0;
+                await foreach (var e in inB.ReadAllAsync(cancellationToken))
+                    if (++got == count) return;
+            }, cancellationToken);
+            var clock = Stopwatch.StartNew();
+            for (long i = 0; i < count; i++)
+                if (!await peer.SendAsync(Channel, payload, cancellationToken))
+                    throw new IOException("send failed: the connection went down during the benchmark");
+            await receiver;
+            stack.Add(new HarnessResult("stack", size, count * size, clock.Elapsed.TotalSeconds));
+        }
+
+        progress($"latency, {options.LatencySamples} round trips of 1 KiB …");
+        var echo = Task.Run(async () =>
+        {
+            var back = b.Peers[0];
+            await foreach (var e in inB.ReadAllAsync(cancellationToken))
+                await back.SendAsync(Channel, e.Message, cancellationToken);
+        }, cancellationToken);
+        var samples = new double[options.LatencySamples];
+        var ping = new byte[1024];
+        for (var i = 0; i < samples.Length; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            await peer.SendAsync(Channel, ping, cancellationToken);
+            await outA.ReadAsync(cancellationToken);
+            samples[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        }
+        Array.Sort(samples);
+        var rawLatency = await RawTcpLatencyAsync(Math.Min(options.LatencySamples, 2000), cancellationToken);
+        await a.StopAsync();
+        await b.StopAsync();
+        try { await echo; } catch (OperationCanceledException) { }
+        return new HarnessReport(rawTcp, rawAead, stack, Percentile(samples, 0.50), Percentile(samples, 0.99), rawLatency);
+    }
+
+    private static async Task<HarnessResult> RawTcpAsync(long bytes, CancellationToken cancellationToken)
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await client.ConnectAsync(listener.LocalEndPoint!, cancellationToken);
+        using var server = await listener.AcceptAsync(cancellationToken);
+        var chunk = new byte[64 * 1024];
+        var clock = Stopwatch.StartNew();
+        var reader = Task.Run(async () =>
+        {
+            var buf = new byte[64 * 1024];
+            long got = 0;
+            while (got < bytes)
+            {
+                var n = await server.ReceiveAsync(buf, cancellationToken);
+                if (n == 0) throw new IOException("raw TCP baseline: connection closed early");
+                got += n;
+            }
+        }, cancellationToken);
+        for (long sent = 0; sent < bytes; sent += chunk.Length)
+            await client.SendAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, bytes - sent)), cancellationToken);
+        await reader;
+        return new HarnessResult("raw tcp", chunk.Length, bytes, clock.Elapsed.TotalSeconds);
+    }
+
+    private static async Task<double> RawTcpLatencyAsync(int samples, CancellationToken cancellationToken)
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await client.ConnectAsync(listener.LocalEndPoint!, cancellationToken);
+        using var server = await listener.AcceptAsync(cancellationToken);
+        server.NoDelay = true;
+        var echo = Task.Run(async () =>
+        {
+            var buf = new byte[1024];
+            for (var i = 0; i < samples; i++)
+            {
+                var got = 0;
+                while (got < buf.Length) got += await server.ReceiveAsync(buf.AsMemory(got), cancellationToken);
+                await server.SendAsync(buf, cancellationToken);
+            }
+        }, cancellationToken);
+        var times = new double[samples];
+        var msg = new byte[1024];
+        var back = new byte[1024];
+        for (var i = 0; i < samples; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            await client.SendAsync(msg, cancellationToken);
+            var got = 0;
+            while (got < back.Length) got += await client.ReceiveAsync(back.AsMemory(got), cancellationToken);
+            times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+        }
+        await echo;
+        Array.Sort(times);
+        return Percentile(times, 0.50);
+    }
+
+    private static HarnessResult RawAead(long bytes)
+    {
+        // The same work per KiB as one direction of the secret connection: seal a 1028-byte frame and open it.
+        using var aead = new ChaCha20Poly1305(RandomNumberGenerator.GetBytes(32));
+        var plain = new byte[1028];
+        var sealedFrame = new byte[1028];
+        var tag = new byte[16];
+        var nonce = new byte[12];
+        var frames = Math.Max(1, bytes / 1024);
+        var clock = Stopwatch.StartNew();
+        for (long i = 0; i < frames; i++)
+        {
+            BitConverter.TryWriteBytes(nonce.AsSpan(4), i);
+            aead.Encrypt(nonce, plain, sealedFrame, tag);
+            aead.Decrypt(nonce, sealedFrame, tag, plain);
+        }
+        return new HarnessResult("raw aead", 1024, frames * 1024, clock.Elapsed.TotalSeconds);
+    }
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+
+    public static string FormatSize(int size) =>
+        size >= 1 << 20 ? $"{size >> 20} MiB" : size >= 1024 ? $"{size >> 10} KiB" : $"{size} B";
+
+    /// <summary>A table a person can read, with the ratios spelled out.</summary>
+    public static string Render(HarnessReport r)
+    {
+        var lines = new List<string>
+        {
+            $"{"what",-28} {"MB/s",10} {"msgs/s",12} {"vs raw TCP",11} {"vs raw AEAD",12}",
+            $"{"raw loopback TCP (64 KiB)",-28} {r.RawTcp.MegabytesPerSecond,10:0.0} {"",12} {1.0,11:0.00} {"",12}",
+            $"{"raw AEAD seal+open (1 KiB)",-28} {r.RawAead.MegabytesPerSecond,10:0.0} {"",12} {"",11} {1.0,12:0.00}",
+        };
+        foreach (var s in r.Stack)
+            lines.Add($"{"stack, " + FormatSize(s.MessageSize) + " messages",-28} {s.MegabytesPerSecond,10:0.0} {s.MessagesPerSecond,12:0} "
+                + $"{s.MegabytesPerSecond / r.RawTcp.MegabytesPerSecond,11:0.00} {s.MegabytesPerSecond / r.RawAead.MegabytesPerSecond,12:0.00}");
+        lines.Add($"round trip, 1 KiB: stack p50 {r.LatencyP50Micros:0} µs, p99 {r.LatencyP99Micros:0} µs; raw TCP p50 {r.RawTcpLatencyP50Micros:0} µs");
+        return string.Join(Environment.NewLine, lines);
+    }
+}
