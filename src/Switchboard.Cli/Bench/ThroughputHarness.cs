@@ -104,12 +104,9 @@ internal static class ThroughputHarness
 
     private static async Task<HarnessResult> RawTcpAsync(long bytes, CancellationToken cancellationToken)
     {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await client.ConnectAsync(listener.LocalEndPoint!, cancellationToken);
-        using var server = await listener.AcceptAsync(cancellationToken);
+        var (client, server) = await LoopbackPairAsync(cancellationToken);
+        using var _c = client;
+        using var _s = server;
         var chunk = new byte[64 * 1024];
         var clock = Stopwatch.StartNew();
         var reader = Task.Run(async () =>
@@ -131,13 +128,9 @@ internal static class ThroughputHarness
 
     private static async Task<double> RawTcpLatencyAsync(int samples, CancellationToken cancellationToken)
     {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await client.ConnectAsync(listener.LocalEndPoint!, cancellationToken);
-        using var server = await listener.AcceptAsync(cancellationToken);
-        server.NoDelay = true;
+        var (client, server) = await LoopbackPairAsync(cancellationToken);
+        using var _c = client;
+        using var _s = server;
         var echo = Task.Run(async () =>
         {
             var buf = new byte[1024];
@@ -162,6 +155,18 @@ internal static class ThroughputHarness
         await echo;
         Array.Sort(times);
         return Percentile(times, 0.50);
+    }
+
+    private static async Task<(Socket Client, Socket Server)> LoopbackPairAsync(CancellationToken cancellationToken)
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await client.ConnectAsync(listener.LocalEndPoint!, cancellationToken);
+        var server = await listener.AcceptAsync(cancellationToken);
+        server.NoDelay = true;
+        return (client, server);
     }
 
     private static HarnessResult RawAead(long bytes)
