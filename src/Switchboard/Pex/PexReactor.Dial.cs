@@ -8,15 +8,23 @@ public sealed partial class PexReactor
 {
     private readonly Dictionary<NodeId, DateTimeOffset> _crawled = [];
 
+    /// <summary>Arms the ensure-peers or crawl timer (before the loop starts, so StopAsync always finds it).</summary>
+    private void StartTimer(Switch sw)
+    {
+        var period = Options.SeedMode ? Options.CrawlPeriod : Options.EnsurePeersPeriod;
+        var due = period;
+        if (!Options.SeedMode)
+        {
+            // First run at once when we have nothing; otherwise after a random part of the period, so that nodes
+            // started together do not all ask at the same moment.
+            if (sw.Peers.Count == 0 && sw.NumDialing == 0) Wake(tick: true);
+            else due = TimeSpan.FromTicks((long)(NextDouble() * period.Ticks));
+        }
+        _timer = _time.CreateTimer(_ => Wake(tick: true), null, due, period);
+    }
+
     private async Task EnsurePeersLoopAsync(CancellationToken token)
     {
-        var sw = RequireSwitch;
-        // First run at once when we have nothing; otherwise after a random part of the period, so that nodes
-        // started together do not all ask at the same moment.
-        var due = sw.Peers.Count == 0 && sw.NumDialing == 0
-            ? TimeSpan.Zero
-            : TimeSpan.FromTicks((long)(NextDouble() * Options.EnsurePeersPeriod.Ticks));
-        _timer = _time.CreateTimer(_ => Wake(tick: true), null, due, Options.EnsurePeersPeriod);
         try
         {
             while (await _wake.Reader.WaitToReadAsync(token).ConfigureAwait(false))
@@ -24,6 +32,7 @@ public sealed partial class PexReactor
                 _wake.Reader.TryRead(out _);
                 var periodElapsed = Interlocked.Exchange(ref _tickPending, 0) == 1;
                 EnsurePeers(periodElapsed);
+                Interlocked.Increment(ref _rounds);
             }
         }
         catch (OperationCanceledException)
@@ -223,7 +232,6 @@ public sealed partial class PexReactor
 
     private async Task CrawlLoopAsync(CancellationToken token)
     {
-        _timer = _time.CreateTimer(_ => Wake(tick: true), null, Options.CrawlPeriod, Options.CrawlPeriod);
         try
         {
             // At start: the seeds if any, else the book.
@@ -236,6 +244,7 @@ public sealed partial class PexReactor
                 DisconnectOldPeers();
                 await CrawlAsync(token).ConfigureAwait(false);
                 PruneCrawlRecords();
+                Interlocked.Increment(ref _rounds);
             }
         }
         catch (OperationCanceledException)

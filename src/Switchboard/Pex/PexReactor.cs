@@ -25,9 +25,10 @@ namespace Switchboard.Pex;
 /// <param name="DialsFailed">Those that failed.</param>
 /// <param name="PeersPunished">Peers disconnected and banned for PEX abuse.</param>
 /// <param name="SeedAnswers">Seed mode: inbound peers answered and disconnected.</param>
+/// <param name="EnsureRounds">Ensure-peers (or, in seed mode, crawl) rounds completed.</param>
 public sealed record PexStats(int BookSize, int BookNew, int BookOld, int Banned, int OutboundPeers, int InboundPeers,
     int Dialing, long RequestsSent, long RequestsReceived, long AddrsReceived, long AddressesAdded, long DialsStarted,
-    long DialsSucceeded, long DialsFailed, long PeersPunished, long SeedAnswers);
+    long DialsSucceeded, long DialsFailed, long PeersPunished, long SeedAnswers, long EnsureRounds);
 
 /// <summary>
 /// Peer exchange on channel 0x00 (PROTOCOL.md 6): keeps the node at its outbound target by dialing addresses from
@@ -66,7 +67,7 @@ public sealed partial class PexReactor : Reactor
     private ITimer? _timer;
     private Task? _loop;
     private long _requestsSent, _requestsReceived, _addrsReceived, _addressesAdded, _dialsStarted, _dialsSucceeded,
-        _dialsFailed, _punished, _seedAnswers;
+        _dialsFailed, _punished, _seedAnswers, _rounds;
 
     /// <summary>Creates the reactor over <paramref name="book"/> (which it starts and stops with the switch).</summary>
     public PexReactor(AddrBook book, PexReactorOptions? options = null, ILogger? logger = null) : base("pex")
@@ -97,7 +98,8 @@ public sealed partial class PexReactor : Reactor
             sw?.NumOutboundPeers ?? 0, sw?.NumInboundPeers ?? 0, sw?.NumDialing ?? 0,
             Interlocked.Read(ref _requestsSent), Interlocked.Read(ref _requestsReceived), Interlocked.Read(ref _addrsReceived),
             Interlocked.Read(ref _addressesAdded), Interlocked.Read(ref _dialsStarted), Interlocked.Read(ref _dialsSucceeded),
-            Interlocked.Read(ref _dialsFailed), Interlocked.Read(ref _punished), Interlocked.Read(ref _seedAnswers));
+            Interlocked.Read(ref _dialsFailed), Interlocked.Read(ref _punished), Interlocked.Read(ref _seedAnswers),
+            Interlocked.Read(ref _rounds));
     }
 
     /// <inheritdoc/>
@@ -124,6 +126,7 @@ public sealed partial class PexReactor : Reactor
         AddPersistentPeersToBook(sw, ours);
         if (Book.Empty && Options.Seeds.Count == 0 && !Options.SeedMode) PexLog.NoSeeds(_logger);
         var token = _stopping.Token;
+        StartTimer(sw);
         _loop = Options.SeedMode
             ? Task.Run(() => CrawlLoopAsync(token), CancellationToken.None)
             : Task.Run(() => EnsurePeersLoopAsync(token), CancellationToken.None);
