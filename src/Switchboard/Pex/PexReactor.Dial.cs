@@ -6,6 +6,8 @@ namespace Switchboard.Pex;
 // Ensure-peers, dialing with backoff, seeds, and seed-mode crawling (PROTOCOL.md 6.3, 6.4).
 public sealed partial class PexReactor
 {
+    // 200 extra picks per round at most (each is a few dictionary operations) for picks the group limit refuses.
+    private const int MaxGroupSkips = 200;
     private readonly Dictionary<NodeId, DateTimeOffset> _crawled = [];
 
     /// <summary>Arms the ensure-peers or crawl timer (before the loop starts, so StopAsync always finds it).</summary>
@@ -51,18 +53,27 @@ public sealed partial class PexReactor
         var sw = Switch;
         if (sw is null || !sw.IsRunning) return;
         var outbound = sw.NumOutboundPeers;
-        var numToDial = sw.Options.MaxOutboundPeers - (outbound + sw.NumDialing);
+        // A dial PEX started a moment ago may not have reached the switch yet: count it from our own table too.
+        var dialing = Math.Max(sw.NumDialing, PendingDials);
+        var numToDial = sw.Options.MaxOutboundPeers - (outbound + dialing);
         if (numToDial <= 0) return;
         // 10..90: the fewer outbound peers we have, the more we favour proven (old) addresses.
         var bias = Math.Min(outbound, 8) * 10 + 10;
         var groups = OutboundGroups(sw);
         var toDial = new Dictionary<NodeId, NetAddress>();
+        // CometBFT tries 3 × numToDial picks. Picks refused by the per-group limit get a separate budget: a book
+        // flooded by one group must not use up the tries that would find the other groups' addresses.
+        var groupSkips = 0;
         for (var i = 0; i < numToDial * 3 && toDial.Count < numToDial; i++)
         {
             var candidate = Book.PickAddress(bias);
             if (candidate is null || toDial.ContainsKey(candidate.Id)) continue;
             if (sw.GetPeer(candidate.Id) is not null || sw.IsDialing(candidate.Id)) continue;
-            if (GroupLimited(candidate, groups, out var group)) continue;
+            if (GroupLimited(candidate, groups, out var group))
+            {
+                if (++groupSkips <= MaxGroupSkips) i--;
+                continue;
+            }
             if (group is not null) groups[group] = groups.GetValueOrDefault(group) + 1;
             toDial[candidate.Id] = candidate;
         }
@@ -70,11 +81,19 @@ public sealed partial class PexReactor
         if (!Book.NeedMoreAddrs()) return;
         Book.ReinstateBadPeers();
         if (!Book.NeedMoreAddrs()) return;
-        var peers = sw.Peers;
         // Only on the periodic tick: a fast-dial wake-up asking again could reach a peer < 10 s after the previous
-        // request and get us banned (cometbft/cometbft#4620). RequestAddrs also enforces MinRequestInterval.
-        if (peers.Count > 0 && periodElapsed) RequestAddrs(peers[NextInt(peers.Count)]);
-        if (toDial.Count == 0) DialSeeds();
+        // request and get us banned (cometbft/cometbft#4620), and would re-dial a seed that just answered.
+        if (!periodElapsed) return;
+        // Ask an outbound peer (one we chose) rather than any peer, as Bitcoin Core does with getaddr: anyone can
+        // connect in, so inbound peers are the cheapest way to feed us a flood. Any peer if there is no outbound one.
+        var peers = sw.Peers;
+        var outboundPeers = peers.Where(p => p.IsOutbound).ToList();
+        var candidates = outboundPeers.Count > 0 ? outboundPeers : peers;
+        if (candidates.Count > 0) RequestAddrs(candidates[NextInt(candidates.Count)]);
+        // CometBFT dials the seeds only when nothing could be picked. Also do it when this round cannot reach half
+        // the outbound target: a book filled by one group (refused by the group limit) or by dead addresses always
+        // yields a pick or two, and would otherwise never send us back to the seeds (tendermint/tendermint#3778).
+        if (toDial.Count == 0 || outbound + toDial.Count < sw.Options.MaxOutboundPeers / 2) DialSeeds();
     }
 
     /// <summary>Counts our outbound connections (and PEX dials in progress) per address group.</summary>
@@ -253,7 +272,7 @@ public sealed partial class PexReactor
         }
     }
 
-    /// <summary>Seed mode: peers connected for <see cref="PexReactorOptions.SeedDisconnectAfter"/> go (never persistent ones).</summary>
+    /// <summary>Seed mode: peers connected for <see cref="PexReactorOptions.SeedIdleTimeout"/> go (never persistent ones).</summary>
     private void DisconnectOldPeers()
     {
         var sw = RequireSwitch;
@@ -261,9 +280,10 @@ public sealed partial class PexReactor
         foreach (var peer in sw.Peers)
         {
             if (peer.IsPersistent) continue;
-            // A crawled peer that has not answered within a period will not: do not hold its connection.
-            var crawledSilent = peer.IsOutbound && now - peer.ConnectedAt >= Options.CrawlPeriod;
-            if (crawledSilent || now - peer.ConnectedAt >= Options.SeedDisconnectAfter)
+            // Beyond CometBFT: a peer that has not been served (inbound: asked nothing; outbound: did not answer our
+            // crawl request) within SeedIdleTimeout goes, so idle connections cannot hold a seed's inbound slots.
+            var connected = now - peer.ConnectedAt;
+            if (connected >= Options.SeedIdleTimeout || connected >= Options.SeedDisconnectAfter)
                 RunTracked(() => sw.StopPeerGracefullyAsync(peer, "seed: peer connected long enough"));
         }
     }

@@ -61,6 +61,14 @@ public sealed record PexReactorOptions
     /// <summary>Seed mode: non-persistent peers connected this long are disconnected. Default 28 h (CometBFT's node).</summary>
     public TimeSpan SeedDisconnectAfter { get; init; } = TimeSpan.FromHours(28);
 
+    /// <summary>
+    /// Seed mode: non-persistent peers still connected this long are disconnected (checked every crawl period).
+    /// A seed serves a peer in one exchange, so a longer connection is idle; without this (CometBFT keeps them up
+    /// to <see cref="SeedDisconnectAfter"/>) connections that never ask can hold all of a seed's inbound slots.
+    /// Default 60 s; set it to <see cref="SeedDisconnectAfter"/> for CometBFT's behaviour.
+    /// </summary>
+    public TimeSpan SeedIdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Seed mode: share of new addresses in the answer to an inbound peer, in percent. Default 30.</summary>
     public int SeedBiasTowardsNew { get; init; } = 30;
 
@@ -86,7 +94,8 @@ public sealed record PexReactorOptions
         if (MaxDialAttempts < 0 || MaxOutboundPerGroup < 0) throw new ArgumentException("limits must not be negative");
         if (PersistentPeersMaxDialPeriod < TimeSpan.Zero) throw new ArgumentException("PersistentPeersMaxDialPeriod must not be negative");
         if (MaxAddressesPerMessage < 1) throw new ArgumentException("MaxAddressesPerMessage must be at least 1");
-        if (MinCrawlInterval < TimeSpan.Zero || CrawlRetention < TimeSpan.Zero || SeedDisconnectAfter <= TimeSpan.Zero)
+        if (MinCrawlInterval < TimeSpan.Zero || CrawlRetention < TimeSpan.Zero || SeedDisconnectAfter <= TimeSpan.Zero
+            || SeedIdleTimeout <= TimeSpan.Zero)
             throw new ArgumentException("seed-mode intervals out of range");
         if (SeedBiasTowardsNew is < 0 or > 100) throw new ArgumentException("SeedBiasTowardsNew must be 0..100");
         if (CrawlConcurrency < 1) throw new ArgumentException("CrawlConcurrency must be at least 1");
