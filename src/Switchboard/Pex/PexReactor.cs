@@ -48,7 +48,8 @@ public sealed partial class PexReactor : Reactor
     // Bound on the dial-attempt table (an entry per dial string PEX tried); the stalest go first when full.
     private const int MaxTrackedDialAttempts = 10_000;
 
-    private readonly ILogger _logger;
+    private ILogger _logger;
+    private readonly bool _ownLogger;
     private readonly TimeProvider _time;
     private readonly object _lock = new();
     private readonly Random _random;
@@ -79,6 +80,7 @@ public sealed partial class PexReactor : Reactor
         _time = Options.TimeProvider;
         _random = Options.Random;
         _logger = logger ?? NullLogger.Instance;
+        _ownLogger = logger is null;
     }
 
     /// <summary>The address book.</summary>
@@ -115,6 +117,7 @@ public sealed partial class PexReactor : Reactor
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         var sw = RequireSwitch;
+        if (_ownLogger) _logger = sw.LoggerFactory.CreateLogger("Switchboard.Pex");
         Book.Start();
         Book.AddPrivateIds(sw.Options.PrivatePeerIds);
         var ours = sw.ListenAddress ?? new NetAddress(sw.NodeId, IPAddress.Any, 0);
