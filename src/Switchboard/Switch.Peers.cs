@@ -29,6 +29,19 @@ public sealed partial class Switch
     /// <summary>Outbound peers that count towards <see cref="SwitchOptions.MaxOutboundPeers"/>.</summary>
     public int NumOutboundPeers => Peers.Count(p => p.IsOutbound && !p.IsUnconditional);
 
+    /// <summary>Raised by <see cref="MarkPeerAsGood"/>; the PEX reactor moves the peer's address to its book's old table.</summary>
+    public event Action<IPeer>? PeerMarkedGood;
+
+    /// <summary>
+    /// Reports that <paramref name="peer"/> has been useful (CometBFT's <c>MarkPeerAsGood</c>; its consensus reactor
+    /// calls it every 10,000 useful votes or block parts). Raises <see cref="PeerMarkedGood"/> synchronously.
+    /// </summary>
+    public void MarkPeerAsGood(IPeer peer)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        PeerMarkedGood?.Invoke(peer);
+    }
+
     /// <summary>True when <paramref name="id"/> is one of the configured private peers.</summary>
     public bool IsPrivatePeer(NodeId id) => _private.Contains(id);
 
