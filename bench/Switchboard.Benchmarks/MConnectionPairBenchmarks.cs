@@ -1,3 +1,4 @@
+using Switchboard.Transport;
 using System.IO.Pipelines;
 using BenchmarkDotNet.Attributes;
 using Switchboard.Conn;
@@ -31,7 +32,7 @@ public class MConnectionPairBenchmarks
     {
         _message = Enumerable.Range(0, MessageSize).Select(i => (byte)(i * 7)).ToArray();
         _messagesPerOperation = (int)Math.Max(4, BytesPerOperation / MessageSize);
-        var (a, b) = InMemoryDuplex.CreatePair();
+        var (a, b) = MemoryDuplexStream.CreatePair();
         var channels = new[] { new ChannelDescriptor(ChannelId, 1) { SendQueueCapacity = 1024, RecvMessageCapacity = 2 << 20 } };
         _receiving = new CountingHandler();
         _sender = new MConnection(a, channels, new CountingHandler());
@@ -122,41 +123,3 @@ public class MConnectionPairBenchmarks
 }
 
 /// <summary>An in-memory full-duplex stream pair over two pipes (what a socket looks like to both ends).</summary>
-internal static class InMemoryDuplex
-{
-    public static (Stream A, Stream B) CreatePair()
-    {
-        var ab = new Pipe(new PipeOptions(useSynchronizationContext: false));
-        var ba = new Pipe(new PipeOptions(useSynchronizationContext: false));
-        return (new Duplex(ba.Reader.AsStream(), ab.Writer.AsStream()), new Duplex(ab.Reader.AsStream(), ba.Writer.AsStream()));
-    }
-
-    private sealed class Duplex(Stream input, Stream output) : Stream
-    {
-        public override bool CanRead => true;
-        public override bool CanWrite => true;
-        public override bool CanSeek => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() => output.Flush();
-        public override Task FlushAsync(CancellationToken cancellationToken) => output.FlushAsync(cancellationToken);
-        public override int Read(byte[] buffer, int offset, int count) => input.Read(buffer, offset, count);
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => input.ReadAsync(buffer, cancellationToken);
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => input.ReadAsync(buffer, offset, count, cancellationToken);
-        public override void Write(byte[] buffer, int offset, int count) => output.Write(buffer, offset, count);
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => output.WriteAsync(buffer, cancellationToken);
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => output.WriteAsync(buffer, offset, count, cancellationToken);
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                output.Dispose();
-                input.Dispose();
-            }
-            base.Dispose(disposing);
-        }
-    }
-}
