@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Switchboard.Cli.Config;
@@ -8,7 +9,8 @@ namespace Switchboard.Cli.Commands;
 
 /// <summary>
 /// <c>switchboard start</c>: runs a node from the home's config (flags override it) until Ctrl-C or SIGTERM, then
-/// stops it cleanly (exit 0). A home without key or config is initialised first, with a log line saying so.
+/// stops it cleanly (exit 0). A home without key or config is initialised first, with a log line saying so. A listen
+/// address that cannot be bound is exit 1.
 /// </summary>
 internal static class StartCommand
 {
@@ -48,7 +50,16 @@ internal static class StartCommand
             await using var host = new NodeHost(config, nodeHome.LoadKey(), context.LoggerFactory, new NodeHostOptions { Home = nodeHome.Root });
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
             using var signals = context.Environment.HandleSignals ? new StopSignals(stop, logger) : null;
-            await host.RunAsync(context.Environment.NodeStarted, stop.Token);
+            try
+            {
+                await host.RunAsync(context.Environment.NodeStarted, stop.Token);
+            }
+            catch (SocketException ex)
+            {
+                // Only binding can throw this far (peers' socket errors end those peers, not the node).
+                await context.Error.WriteLineAsync($"error: cannot listen on {host.Settings.Listen}: {ex.Message}");
+                return ExitCodes.Failure;
+            }
             return ExitCodes.Ok;
         });
         return command;

@@ -203,6 +203,22 @@ public class NodeCommandTests
     }
 
     [Fact]
+    public async Task StartOnAPortInUseFailsWithAClearError()
+    {
+        using var home = CliHarness.NewHome();
+        using var occupier = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        occupier.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        occupier.Listen();
+        var port = ((IPEndPoint)occupier.LocalEndPoint!).Port;
+
+        using var deadline = new CancellationTokenSource(Eventually.DefaultTimeout);
+        var result = await _cli.RunAsync(["start", "--home", home.Path, "--laddr", $"tcp://127.0.0.1:{port}"], deadline.Token);
+
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Contains($"error: cannot listen on 127.0.0.1:{port}", result.Error);
+    }
+
+    [Fact]
     public async Task DemoRunsTwoNodesAndSucceeds()
     {
         var result = await _cli.RunAsync("demo");
