@@ -1,0 +1,104 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using Microsoft.Extensions.Logging;
+using Switchboard.Cli.Config;
+
+namespace Switchboard.Cli.Commands;
+
+/// <summary>One run of one command: its parse result, output writers, logging and cancellation.</summary>
+internal sealed class CommandContext(ParseResult parse, CliEnvironment environment, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+{
+    public ParseResult Parse { get; } = parse;
+
+    public CliEnvironment Environment { get; } = environment;
+
+    /// <summary>Results (human text or JSON).</summary>
+    public TextWriter Out => Parse.InvocationConfiguration.Output;
+
+    /// <summary>Errors about the invocation itself.</summary>
+    public TextWriter Error => Parse.InvocationConfiguration.Error;
+
+    public ILoggerFactory LoggerFactory { get; } = loggerFactory;
+
+    public CancellationToken CancellationToken { get; } = cancellationToken;
+
+    public T Get<T>(Option<T> option) => Parse.GetValue(option)!;
+
+    public T Get<T>(Argument<T> argument) => Parse.GetValue(argument)!;
+
+    /// <summary>True when the option was given on the command line (not just defaulted).</summary>
+    public bool IsSet(Option option) => Parse.GetResult(option) is OptionResult { Implicit: false };
+}
+
+/// <summary>Options several commands share, and the wiring of a command's action.</summary>
+internal static class CommandSupport
+{
+    /// <summary>--log-level, on the root command and every subcommand.</summary>
+    public static readonly Option<LogLevel> LogLevelOption = new("--log-level")
+    {
+        Description = "Minimum level of the log lines written to standard error (Trace, Debug, Information, Warning, Error, None)",
+        DefaultValueFactory = _ => LogLevel.Information,
+        Recursive = true,
+    };
+
+    public static Option<string> Home(string? description = null) => new("--home")
+    {
+        Description = description ?? $"Node home directory (default: ${NodeHome.EnvironmentVariable}, else ~/.switchboard)",
+        DefaultValueFactory = _ => NodeHome.DefaultRoot(),
+    };
+
+    public static Option<bool> Json() => new("--json") { Description = "Print one JSON object instead of text" };
+
+    public static Option<string?> ChainId(string description) => new("--chain-id") { Description = description };
+
+    // Channel and duration options parse text themselves and leave the default to the caller (null = not given), so
+    // help shows "default 0x77" / "default 10s" from the description instead of "119" / "00:00:10".
+
+    /// <summary>A channel id option: <c>0x77</c> or <c>119</c>.</summary>
+    public static Option<byte?> Channel(string description) => new("--channel")
+    {
+        Description = description,
+        HelpName = "0xNN",
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            if (Addresses.TryParseChannel(text, out var channel, out var error)) return channel;
+            result.AddError($"{result.Argument.Name}: {error}");
+            return null;
+        },
+    };
+
+    /// <summary>A positive duration option: <c>500ms</c>, <c>10s</c>, <c>1m</c>.</summary>
+    public static Option<TimeSpan?> Timeout(TimeSpan defaultValue, string description) => new("--timeout")
+    {
+        Description = description + $" (e.g. 500ms, 10s; default {Duration.Format(defaultValue)})",
+        HelpName = "duration",
+        CustomParser = result =>
+        {
+            var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+            if (Duration.TryParse(text, out var value, out var error) && value > TimeSpan.Zero) return value;
+            result.AddError($"--timeout: {error ?? "must be above 0"}");
+            return null;
+        },
+    };
+
+    /// <summary>
+    /// Sets <paramref name="command"/>'s action: creates the logger factory for the run, maps
+    /// <see cref="ConfigException"/> to "error: …" and exit code 2, and disposes the logging (flushing it) at the end.
+    /// </summary>
+    public static void SetAction(Command command, CliEnvironment environment, Func<CommandContext, Task<int>> action) =>
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var loggerFactory = environment.CreateLoggerFactory(parse.GetValue(LogLevelOption));
+            var context = new CommandContext(parse, environment, loggerFactory, cancellationToken);
+            try
+            {
+                return await action(context);
+            }
+            catch (ConfigException ex)
+            {
+                await context.Error.WriteLineAsync($"error: {ex.Message}");
+                return ExitCodes.Usage;
+            }
+        });
+}

@@ -1,0 +1,120 @@
+using System.CommandLine;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Switchboard.Cli.Config;
+using Switchboard.Cli.Hosting;
+
+namespace Switchboard.Cli.Commands;
+
+/// <summary>
+/// <c>switchboard start</c>: runs a node from the home's config (flags override it) until Ctrl-C or SIGTERM, then
+/// stops it cleanly (exit 0). A home without key or config is initialised first, with a log line saying so. A listen
+/// address that cannot be bound is exit 1.
+/// </summary>
+internal static class StartCommand
+{
+    public static Command Create(CliEnvironment environment)
+    {
+        var home = CommandSupport.Home();
+        var laddr = new Option<string?>("--laddr") { Description = "Listen address tcp://IP:PORT (config p2p.listen_address; default tcp://0.0.0.0:26656)" };
+        var peers = new Option<string?>("--persistent-peers") { Description = "Comma-separated id@host:port peers to keep connected (replaces p2p.persistent_peers)" };
+        var chainId = CommandSupport.ChainId("Chain ID (config chain_id)");
+        var moniker = new Option<string?>("--moniker") { Description = "Node name (config moniker)" };
+        var echo = new Option<string?>("--echo") { Description = "Echo every message received on this channel (e.g. 0x77) back to its sender (config diagnostics.echo_channel)" };
+        var nat = new Option<bool>("--nat") { Description = "Map the listen port on the gateway (UPnP/NAT-PMP) and advertise the external endpoint (config p2p.nat)" };
+        var external = new Option<string?>("--external-address") { Description = "HOST:PORT to advertise instead of the bound address (config p2p.external_address)" };
+        var command = new Command("start", "Run a node until Ctrl-C or SIGTERM");
+        foreach (var o in new Option[] { home, laddr, peers, chainId, moniker, echo, nat, external }) command.Options.Add(o);
+
+        CommandSupport.SetAction(command, environment, async context =>
+        {
+            var logger = context.LoggerFactory.CreateLogger("Switchboard.Cli.Start");
+            var nodeHome = new NodeHome(context.Get(home));
+            if (!nodeHome.IsInitialised)
+            {
+                var init = nodeHome.Init();
+                CliLog.HomeInitialised(logger, nodeHome.Root, init.NodeId.ToString());
+            }
+            var config = nodeHome.LoadConfig();
+            var p2p = config.P2P;
+            if (context.Get(laddr) is { } l) p2p = p2p with { ListenAddress = l };
+            if (context.Get(peers) is { } p) p2p = p2p with { PersistentPeers = SplitList(p) };
+            if (context.Get(external) is { } x) p2p = p2p with { ExternalAddress = x };
+            if (context.Get(nat)) p2p = p2p with { Nat = true };
+            config = config with { P2P = p2p };
+            if (context.Get(chainId) is { } c) config = config with { ChainId = c };
+            if (context.Get(moniker) is { } m) config = config with { Moniker = m };
+            if (context.Get(echo) is { } e) config = config with { Diagnostics = config.Diagnostics with { EchoChannel = e } };
+
+            await using var host = new NodeHost(config, nodeHome.LoadKey(), context.LoggerFactory, new NodeHostOptions { Home = nodeHome.Root });
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+            using var signals = context.Environment.HandleSignals ? new StopSignals(stop, logger) : null;
+            try
+            {
+                await host.RunAsync(context.Environment.NodeStarted, stop.Token);
+            }
+            catch (SocketException ex)
+            {
+                // Only binding can throw this far (peers' socket errors end those peers, not the node).
+                await context.Error.WriteLineAsync($"error: cannot listen on {host.Settings.Listen}: {ex.Message}");
+                return ExitCodes.Failure;
+            }
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    /// <summary>Splits a comma-separated flag value, ignoring blanks (so a trailing comma is harmless).</summary>
+    public static List<string> SplitList(string text) =>
+        [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+
+    /// <summary>Turns Ctrl-C (SIGINT) and SIGTERM into a clean stop instead of process termination.</summary>
+    private sealed class StopSignals : IDisposable
+    {
+        private readonly CancellationTokenSource _stop;
+        private readonly ILogger _logger;
+        private readonly PosixSignalRegistration? _sigterm;
+
+        public StopSignals(CancellationTokenSource stop, ILogger logger)
+        {
+            _stop = stop;
+            _logger = logger;
+            Console.CancelKeyPress += OnCancelKeyPress;
+            // SIGTERM is what service managers and `docker stop` send; without a handler the runtime would exit at once.
+            _sigterm = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
+        }
+
+        private void OnCancelKeyPress(object? sender, ConsoleCancelEventArgs e)
+        {
+            e.Cancel = true; // keep the process alive until the node has stopped
+            Stop("Ctrl-C");
+        }
+
+        private void OnSigterm(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            Stop("SIGTERM");
+        }
+
+        private void Stop(string signal)
+        {
+            if (_stop.IsCancellationRequested) return;
+            CliLog.Stopping(_logger, signal);
+            try
+            {
+                _stop.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The node already stopped on its own.
+            }
+        }
+
+        public void Dispose()
+        {
+            Console.CancelKeyPress -= OnCancelKeyPress;
+            _sigterm?.Dispose();
+        }
+    }
+}
