@@ -69,15 +69,19 @@ internal static class CommandSupport
     };
 
     /// <summary>A positive duration option: <c>500ms</c>, <c>10s</c>, <c>1m</c>.</summary>
-    public static Option<TimeSpan?> Timeout(TimeSpan defaultValue, string description) => new("--timeout")
+    public static Option<TimeSpan?> Timeout(TimeSpan defaultValue, string description) =>
+        DurationOption("--timeout", description + $" (e.g. 500ms, 10s; default {Duration.Format(defaultValue)})");
+
+    /// <summary>A positive duration option named <paramref name="name"/>, null when not given.</summary>
+    public static Option<TimeSpan?> DurationOption(string name, string description) => new(name)
     {
-        Description = description + $" (e.g. 500ms, 10s; default {Duration.Format(defaultValue)})",
+        Description = description,
         HelpName = "duration",
         CustomParser = result =>
         {
             var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
             if (Duration.TryParse(text, out var value, out var error) && value > TimeSpan.Zero) return value;
-            result.AddError($"--timeout: {error ?? "must be above 0"}");
+            result.AddError($"{name}: {error ?? "must be above 0"}");
             return null;
         },
     };
