@@ -75,7 +75,7 @@ internal static class CrawlCommand
             using var key = NodeKey.Generate();
             var transport = new TcpTransport(key, new TransportOptions { AllowDuplicateIp = true },
                 context.LoggerFactory.CreateLogger("Switchboard.Transport"));
-            var progress = new Progress(context.Error);
+            var progress = new Progress(context.Error, starts.Select(s => s.Id).Distinct().Count());
             var result = await PexCrawler.RunAsync(transport, key, switchOptions, starts, crawler, progress.Report,
                 context.LoggerFactory, context.CancellationToken);
 
@@ -87,10 +87,10 @@ internal static class CrawlCommand
         return command;
     }
 
-    /// <summary>One line per visited node with the running counts.</summary>
-    private sealed class Progress(TextWriter error)
+    /// <summary>One line per visited node with the running counts (discovered counts the seeds, as the final summary does).</summary>
+    private sealed class Progress(TextWriter error, int seeds)
     {
-        private int _visited, _reachable, _discovered, _queued;
+        private int _visited, _reachable, _discovered = seeds, _queued = seeds;
 
         public void Report(CrawlEvent e)
         {
@@ -105,7 +105,7 @@ internal static class CrawlCommand
                     if (v.Node.Reachable) _reachable++;
                     var node = CrawlNodeReport.From(v.Node);
                     error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"crawl: {_visited} visited ({_reachable} reachable), {_discovered} discovered, {_queued} queued | {node.Id[..12]}… {node.Address ?? "(unresolved)"}: {node.Status}"));
+                        $"crawl: {_visited} visited ({_reachable} reachable), {_discovered} discovered, {_queued - _visited} queued | {node.Id[..12]}… {node.Address ?? "(unresolved)"}: {node.Status}"));
                     break;
             }
         }

@@ -118,7 +118,7 @@ internal static class TestnetCommand
         {
             var limit = duration ?? timeout;
             TimeSpan? formedAt = null;
-            var lastDraw = TimeSpan.MinValue;
+            TimeSpan? lastDraw = null;
             string? lastVerdict = null;
             using var timer = new PeriodicTimer(CheckInterval);
             var snapshot = net.Snapshot();
@@ -131,13 +131,13 @@ internal static class TestnetCommand
                     var done = snapshot.Elapsed >= limit || (duration is null && snapshot.Formed);
                     if (_live)
                     {
-                        if (done || snapshot.Elapsed - lastDraw >= RedrawInterval)
+                        if (done || lastDraw is not { } drawn || snapshot.Elapsed - drawn >= RedrawInterval)
                         {
                             Draw(snapshot);
                             lastDraw = snapshot.Elapsed;
                         }
                     }
-                    else if (snapshot.Status != lastVerdict || snapshot.Elapsed - lastDraw >= QuietProgressInterval)
+                    else if (snapshot.Status != lastVerdict || lastDraw is not { } printed || snapshot.Elapsed - printed >= QuietProgressInterval)
                     {
                         progress.WriteLine(ProgressLine(snapshot, net));
                         progress.Flush();

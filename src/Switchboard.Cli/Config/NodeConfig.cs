@@ -129,7 +129,7 @@ internal sealed record PexConfig
     /// <summary>Free text for people; ignored by the loader.</summary>
     public string? Comment { get; set; } =
         "Peer exchange (PEX, channel 0x00): find peers through seeds and other peers, keep max_num_outbound_peers " +
-        "connected. Flags of 'switchboard start': --pex true|false, --seeds, --seed-mode.";
+        "connected. Flags of switchboard start: --pex true|false, --seeds, --seed-mode.";
 
     /// <summary>Run the PEX reactor (and keep an address book). Default true.</summary>
     public bool Enabled { get; set; } = true;

@@ -58,6 +58,7 @@ internal sealed class TestnetNode(string name, NodeHost host, GossipAgent? gossi
 /// <param name="Name">seed, node-1, …</param>
 /// <param name="Id">Node ID.</param>
 /// <param name="Listen">Bound address.</param>
+/// <param name="Seed">True for the seed.</param>
 /// <param name="PeersIn">Inbound peers (any).</param>
 /// <param name="PeersOut">Outbound peers (any).</param>
 /// <param name="NodePeers">Peers that are testnet nodes other than the seed.</param>
@@ -212,12 +213,14 @@ internal sealed class Testnet : IAsyncDisposable
             g?.Sent ?? 0, g?.Received ?? 0, g?.BytesSent ?? 0, g?.BytesReceived ?? 0, g?.OriginsHeard ?? 0);
     }
 
-    /// <summary>Stops the gossip, then every node (in parallel); each saves its address book.</summary>
+    /// <summary>Stops the gossip, then the nodes (in parallel), then the seed; each saves its address book.</summary>
     public async Task StopAsync()
     {
         if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_all.Select(n => n.Host.StopAsync())).ConfigureAwait(false);
+        // Nodes first, then the seed: a node dialing a seed that is already gone would log a warning for nothing.
+        await Task.WhenAll(_all.Skip(1).Select(n => n.Host.StopAsync())).ConfigureAwait(false);
+        if (_all.Count > 0) await Seed.Host.StopAsync().ConfigureAwait(false);
         // The receive loops end when their Switch stops (the channel completes); the send loops at the cancellation.
         await Task.WhenAll(_loops).ConfigureAwait(false);
     }
