@@ -44,7 +44,7 @@ internal static class CrawlCommand
         var chainId = CommandSupport.ChainId("Chain ID to announce; nodes of another chain refuse us (default \"switchboard\")");
         var maxNodes = new Option<int>("--max-nodes") { Description = "Most nodes dialed, seeds included", DefaultValueFactory = _ => 1000 };
         var timeout = CommandSupport.Timeout(DefaultTimeout, "Limit for the whole crawl; it ends with what it found");
-        var json = CommandSupport.Json();
+        var json = new Option<bool>("--json") { Description = "Print a JSON array with one object per node instead of the table" };
         var command = new Command("crawl", "Walk a network by peer exchange without joining it; list every node found and whether it was reachable");
         foreach (var o in new Option[] { seeds, chainId, maxNodes, timeout, json }) command.Options.Add(o);
 

@@ -31,7 +31,7 @@ internal sealed record NodeHostOptions
     /// <summary>Last word on the Switch settings derived from the config (e.g. a testnet removes the dial jitter).</summary>
     public Func<SwitchOptions, SwitchOptions>? ConfigureSwitch { get; init; }
 
-    /// <summary>Creates the transport; default a <see cref="TcpTransport"/> (a testnet may use a MemoryTransport).</summary>
+    /// <summary>Creates the transport; default a <see cref="TcpTransport"/> (tests may use a MemoryTransport).</summary>
     public Func<NodeKey, TransportOptions, ILoggerFactory, ITransport>? CreateTransport { get; init; }
 
     /// <summary>The node's home directory, for files a plug-in keeps there (address book); null for an ephemeral node.</summary>
