@@ -51,6 +51,12 @@ internal static class CommandSupport
 
     public static Option<string?> ChainId(string description) => new("--chain-id") { Description = description };
 
+    /// <summary>The rule NodeInfo applies to <c>network</c> (non-empty printable ASCII), checked before anything is dialed.</summary>
+    public static string CheckChainId(string chainId) =>
+        chainId.Length > 0 && chainId.All(c => c is >= ' ' and <= '~') && chainId.Any(c => c != ' ')
+            ? chainId
+            : throw new ConfigException($"--chain-id: \"{chainId}\" must be non-empty printable ASCII");
+
     // Channel and duration options parse text themselves and leave the default to the caller (null = not given), so
     // help shows "default 0x77" / "default 10s" from the description instead of "119" / "00:00:10".
 

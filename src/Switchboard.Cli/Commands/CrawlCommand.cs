@@ -54,22 +54,13 @@ internal static class CrawlCommand
             if (starts.Count == 0) throw new ConfigException("--seeds: give at least one id@host:port");
             var limit = context.Get(maxNodes);
             if (limit < 1) throw new ConfigException($"--max-nodes: must be at least 1 (got {limit})");
-            var network = context.Get(chainId) ?? new SwitchOptions().Network;
             var switchOptions = new SwitchOptions
             {
-                Network = network,
+                Network = CommandSupport.CheckChainId(context.Get(chainId) ?? new SwitchOptions().Network),
                 Moniker = "switchboard-crawl",
                 // Nodes of a local test network share one IP; the crawler holds each connection only for one exchange.
                 AllowDuplicateIp = true,
             };
-            try
-            {
-                switchOptions.Validate();
-            }
-            catch (ArgumentException ex)
-            {
-                throw new ConfigException($"--chain-id: {ex.Message}", ex);
-            }
             var crawler = new CrawlerOptions { MaxNodes = limit, Timeout = context.Get(timeout) ?? DefaultTimeout };
 
             using var key = NodeKey.Generate();

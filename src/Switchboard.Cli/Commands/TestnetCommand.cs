@@ -49,9 +49,7 @@ internal static class TestnetCommand
             var port = context.Get(basePort);
             if (port != 0 && (port < 1 || port + count > ushort.MaxValue))
                 throw new ConfigException($"--base-port: {port} + {count} nodes does not fit in 1–65535 (0 picks free ports)");
-            var chain = context.Get(chainId) ?? new TestnetOptions { Root = "" }.ChainId;
-            if (chain.Length == 0 || chain.Any(c => c is < ' ' or > '~'))
-                throw new ConfigException($"--chain-id: \"{chain}\" must be non-empty printable ASCII");
+            var chain = CommandSupport.CheckChainId(context.Get(chainId) ?? TestnetOptions.DefaultChainId);
             var run = new Run(context, count, port, chain, context.Get(duration), context.Get(timeout) ?? DefaultTimeout,
                 context.Get(keep), context.Get(json));
             return await run.ExecuteAsync();

@@ -15,7 +15,9 @@ internal sealed record TestnetOptions
     /// <summary>Seed port; node i listens on BasePort + i. 0: every node binds a free port.</summary>
     public int BasePort { get; init; }
 
-    public string ChainId { get; init; } = "switchboard-testnet";
+    public const string DefaultChainId = "switchboard-testnet";
+
+    public string ChainId { get; init; } = DefaultChainId;
 
     /// <summary>Directory that receives one home per node (seed, node-1, …).</summary>
     public required string Root { get; init; }

@@ -206,6 +206,7 @@ public class NetworkCommandTests
     [InlineData("--timeout 0", "--timeout")]
     [InlineData("--base-port 65530", "--base-port")]
     [InlineData("--chain-id", "--chain-id")]
+    [InlineData("--chain-id caf\u00e9", "--chain-id")]
     [InlineData("--frobnicate", "--frobnicate")]
     public async Task BadTestnetFlagsExitTwo(string args, string mentioned) =>
         await AssertUsageErrorAsync(["testnet", .. args.Split(' ')], mentioned);
@@ -216,6 +217,7 @@ public class NetworkCommandTests
     [InlineData("--seeds ,", "--seeds")]
     [InlineData("--seeds 0123456789abcdef0123456789abcdef01234567@127.0.0.1:1 --max-nodes 0", "--max-nodes")]
     [InlineData("--seeds 0123456789abcdef0123456789abcdef01234567@127.0.0.1:1 --timeout soon", "--timeout")]
+    [InlineData("--seeds 0123456789abcdef0123456789abcdef01234567@127.0.0.1:1 --chain-id caf\u00e9", "--chain-id")]
     public async Task BadCrawlFlagsExitTwo(string args, string mentioned) =>
         await AssertUsageErrorAsync(["crawl", .. args.Split(' ', StringSplitOptions.RemoveEmptyEntries)], mentioned);
 
