@@ -20,6 +20,15 @@ internal sealed record CliEnvironment
     public bool HandleSignals { get; init; } = true;
 
     /// <summary>
+    /// Whether a writer is an interactive terminal, where <c>testnet</c> redraws a live table with cursor movements.
+    /// By default only the real standard output, when it is not redirected and TERM is not "dumb"; anything else
+    /// gets plain lines.
+    /// </summary>
+    public Func<TextWriter, bool> IsTerminal { get; init; } = writer =>
+        ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected
+        && !string.Equals(Environment.GetEnvironmentVariable("TERM"), "dumb", StringComparison.Ordinal);
+
+    /// <summary>
     /// One line per message on standard error (standard output stays for results, so <c>--json</c> output is clean).
     /// At the default Information level the library's Switch and MConnection lines are raised to Warning: the host
     /// logs every peer added and removed itself, with the reason (a connection's end is otherwise logged twice, once

@@ -23,6 +23,9 @@ internal static class SwitchboardCli
         root.Subcommands.Add(ProbeCommand.Create(environment));
         root.Subcommands.Add(SendCommand.Create(environment));
         root.Subcommands.Add(NatCommand.Create(environment));
+        root.Subcommands.Add(CrawlCommand.Create(environment));
+        root.Subcommands.Add(TestnetCommand.Create(environment));
+        root.Subcommands.Add(BenchCommand.Create(environment));
         root.Subcommands.Add(DemoCommand.Create(environment));
         return root;
     }

@@ -51,6 +51,12 @@ internal static class CommandSupport
 
     public static Option<string?> ChainId(string description) => new("--chain-id") { Description = description };
 
+    /// <summary>The rule NodeInfo applies to <c>network</c> (non-empty printable ASCII), checked before anything is dialed.</summary>
+    public static string CheckChainId(string chainId) =>
+        chainId.Length > 0 && chainId.All(c => c is >= ' ' and <= '~') && chainId.Any(c => c != ' ')
+            ? chainId
+            : throw new ConfigException($"--chain-id: \"{chainId}\" must be non-empty printable ASCII");
+
     // Channel and duration options parse text themselves and leave the default to the caller (null = not given), so
     // help shows "default 0x77" / "default 10s" from the description instead of "119" / "00:00:10".
 
@@ -69,15 +75,19 @@ internal static class CommandSupport
     };
 
     /// <summary>A positive duration option: <c>500ms</c>, <c>10s</c>, <c>1m</c>.</summary>
-    public static Option<TimeSpan?> Timeout(TimeSpan defaultValue, string description) => new("--timeout")
+    public static Option<TimeSpan?> Timeout(TimeSpan defaultValue, string description) =>
+        DurationOption("--timeout", description + $" (e.g. 500ms, 10s; default {Duration.Format(defaultValue)})");
+
+    /// <summary>A positive duration option named <paramref name="name"/>, null when not given.</summary>
+    public static Option<TimeSpan?> DurationOption(string name, string description) => new(name)
     {
-        Description = description + $" (e.g. 500ms, 10s; default {Duration.Format(defaultValue)})",
+        Description = description,
         HelpName = "duration",
         CustomParser = result =>
         {
             var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
             if (Duration.TryParse(text, out var value, out var error) && value > TimeSpan.Zero) return value;
-            result.AddError($"--timeout: {error ?? "must be above 0"}");
+            result.AddError($"{name}: {error ?? "must be above 0"}");
             return null;
         },
     };

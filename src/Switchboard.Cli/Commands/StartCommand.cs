@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Switchboard.Cli.Config;
 using Switchboard.Cli.Hosting;
@@ -10,7 +9,8 @@ namespace Switchboard.Cli.Commands;
 /// <summary>
 /// <c>switchboard start</c>: runs a node from the home's config (flags override it) until Ctrl-C or SIGTERM, then
 /// stops it cleanly (exit 0). A home without key or config is initialised first, with a log line saying so. A listen
-/// address that cannot be bound is exit 1.
+/// address that cannot be bound is exit 1. With <c>pex.enabled</c> (the default) the node runs the PEX reactor with
+/// its address book in the home (<see cref="NodePex"/>).
 /// </summary>
 internal static class StartCommand
 {
@@ -24,8 +24,11 @@ internal static class StartCommand
         var echo = new Option<string?>("--echo") { Description = "Echo every message received on this channel (e.g. 0x77) back to its sender (config diagnostics.echo_channel)" };
         var nat = new Option<bool>("--nat") { Description = "Map the listen port on the gateway (UPnP/NAT-PMP) and advertise the external endpoint (config p2p.nat)" };
         var external = new Option<string?>("--external-address") { Description = "HOST:PORT to advertise instead of the bound address (config p2p.external_address)" };
+        var seeds = new Option<string?>("--seeds") { Description = "Comma-separated id@host:port seed nodes asked for addresses (replaces pex.seeds)" };
+        var pex = new Option<bool>("--pex") { Description = "Run peer exchange: --pex true|false (config pex.enabled, default true)" };
+        var seedMode = new Option<bool>("--seed-mode") { Description = "Run as a seed: crawl the network, answer each peer once, then hang up (config pex.seed_mode)" };
         var command = new Command("start", "Run a node until Ctrl-C or SIGTERM");
-        foreach (var o in new Option[] { home, laddr, peers, chainId, moniker, echo, nat, external }) command.Options.Add(o);
+        foreach (var o in new Option[] { home, laddr, peers, chainId, moniker, echo, nat, external, seeds, pex, seedMode }) command.Options.Add(o);
 
         CommandSupport.SetAction(command, environment, async context =>
         {
@@ -46,8 +49,18 @@ internal static class StartCommand
             if (context.Get(chainId) is { } c) config = config with { ChainId = c };
             if (context.Get(moniker) is { } m) config = config with { Moniker = m };
             if (context.Get(echo) is { } e) config = config with { Diagnostics = config.Diagnostics with { EchoChannel = e } };
+            var pexConfig = config.Pex;
+            if (context.Get(seeds) is { } s) pexConfig = pexConfig with { Seeds = SplitList(s) };
+            if (context.IsSet(pex)) pexConfig = pexConfig with { Enabled = context.Get(pex) };
+            if (context.IsSet(seedMode)) pexConfig = pexConfig with { SeedMode = context.Get(seedMode) };
+            config = config with { Pex = pexConfig };
 
-            await using var host = new NodeHost(config, nodeHome.LoadKey(), context.LoggerFactory, new NodeHostOptions { Home = nodeHome.Root });
+            var options = new NodeHostOptions
+            {
+                Home = nodeHome.Root,
+                Reactors = config.Pex.Enabled ? [NodePex.Factory()] : [],
+            };
+            await using var host = new NodeHost(config, nodeHome.LoadKey(), context.LoggerFactory, options);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
             using var signals = context.Environment.HandleSignals ? new StopSignals(stop, logger) : null;
             try
@@ -68,53 +81,4 @@ internal static class StartCommand
     /// <summary>Splits a comma-separated flag value, ignoring blanks (so a trailing comma is harmless).</summary>
     public static List<string> SplitList(string text) =>
         [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
-
-    /// <summary>Turns Ctrl-C (SIGINT) and SIGTERM into a clean stop instead of process termination.</summary>
-    private sealed class StopSignals : IDisposable
-    {
-        private readonly CancellationTokenSource _stop;
-        private readonly ILogger _logger;
-        private readonly PosixSignalRegistration? _sigterm;
-
-        public StopSignals(CancellationTokenSource stop, ILogger logger)
-        {
-            _stop = stop;
-            _logger = logger;
-            Console.CancelKeyPress += OnCancelKeyPress;
-            // SIGTERM is what service managers and `docker stop` send; without a handler the runtime would exit at once.
-            _sigterm = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSigterm);
-        }
-
-        private void OnCancelKeyPress(object? sender, ConsoleCancelEventArgs e)
-        {
-            e.Cancel = true; // keep the process alive until the node has stopped
-            Stop("Ctrl-C");
-        }
-
-        private void OnSigterm(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            Stop("SIGTERM");
-        }
-
-        private void Stop(string signal)
-        {
-            if (_stop.IsCancellationRequested) return;
-            CliLog.Stopping(_logger, signal);
-            try
-            {
-                _stop.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-                // The node already stopped on its own.
-            }
-        }
-
-        public void Dispose()
-        {
-            Console.CancelKeyPress -= OnCancelKeyPress;
-            _sigterm?.Dispose();
-        }
-    }
 }

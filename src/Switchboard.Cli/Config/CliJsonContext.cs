@@ -20,4 +20,7 @@ namespace Switchboard.Cli.Config;
 [JsonSerializable(typeof(NodeConfig))]
 [JsonSerializable(typeof(ProbeReport))]
 [JsonSerializable(typeof(SendReport))]
+[JsonSerializable(typeof(List<CrawlNodeReport>))]
+[JsonSerializable(typeof(TestnetReport))]
+[JsonSerializable(typeof(BenchReport))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;

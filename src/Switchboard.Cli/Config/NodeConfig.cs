@@ -29,7 +29,7 @@ internal sealed record NodeConfig
     [JsonPropertyName("mconnection")]
     public MConnectionConfig MConnection { get; set; } = new();
 
-    /// <summary>Peer exchange (inert until the PEX reactor is wired in; see the section's comment).</summary>
+    /// <summary>Peer exchange: the PEX reactor and address book of <c>start</c>.</summary>
     public PexConfig Pex { get; set; } = new();
 
     /// <summary>Diagnostic reactors.</summary>
@@ -126,12 +126,12 @@ internal sealed record MConnectionConfig
 /// <summary>The <c>pex</c> section (CometBFT's names and defaults).</summary>
 internal sealed record PexConfig
 {
-    /// <summary>Says that the section is not used yet.</summary>
+    /// <summary>Free text for people; ignored by the loader.</summary>
     public string? Comment { get; set; } =
-        "Peer exchange settings. INERT in this version: they are validated but nothing reads them until the PEX " +
-        "reactor and address book are wired into 'switchboard start'.";
+        "Peer exchange (PEX, channel 0x00): find peers through seeds and other peers, keep max_num_outbound_peers " +
+        "connected. Flags of switchboard start: --pex true|false, --seeds, --seed-mode.";
 
-    /// <summary>Run the PEX reactor. Default true.</summary>
+    /// <summary>Run the PEX reactor (and keep an address book). Default true.</summary>
     public bool Enabled { get; set; } = true;
 
     /// <summary><c>id@host:port</c> seed nodes asked for addresses when the address book needs more.</summary>
@@ -140,10 +140,10 @@ internal sealed record PexConfig
     /// <summary>Crawl the network and hand out addresses, disconnecting peers after answering. Default false.</summary>
     public bool SeedMode { get; set; }
 
-    /// <summary>Address book file, relative to the home directory. Default <c>config/addrbook.json</c>.</summary>
+    /// <summary>Address book file (CometBFT's format), relative to the home directory unless absolute. Default <c>config/addrbook.json</c>.</summary>
     public string AddrBookFile { get; set; } = "config/addrbook.json";
 
-    /// <summary>Keep only routable addresses in the address book. Default true (false for private networks).</summary>
+    /// <summary>Keep only routable addresses in the address book. Default true (false for private and loopback networks).</summary>
     public bool AddrBookStrict { get; set; } = true;
 }
 

@@ -48,6 +48,8 @@ internal sealed record NodeSettings
         Positive("p2p.handshake_timeout", p2p.HandshakeTimeout);
         Positive("p2p.reconnect_max_backoff", p2p.ReconnectMaxBackoff);
         if (string.IsNullOrWhiteSpace(pex.AddrBookFile)) throw Invalid("pex.addr_book_file", "must not be empty");
+        // A seed is a PEX service; CometBFT refuses seed_mode without pex as well.
+        if (pex.SeedMode && !pex.Enabled) throw Invalid("pex.seed_mode", "needs pex.enabled (a seed is a PEX service)");
         byte? echo = null;
         if (!string.IsNullOrEmpty(diagnostics.EchoChannel))
         {

@@ -9,9 +9,9 @@ using Switchboard.Transport;
 namespace Switchboard.Cli.Hosting;
 
 /// <summary>
-/// Extension points of a <see cref="NodeHost"/>, for the commands that build on it (start, and later testnet and
-/// crawl). PEX plugs in through <see cref="Reactors"/> (a factory that reads <c>Settings.Seeds</c>,
-/// <c>Settings.Config.Pex</c> and <c>Home</c>) and, if it needs to, <see cref="ConfigureSwitch"/>.
+/// Extension points of a <see cref="NodeHost"/>, for the commands that build on it (start, testnet). PEX plugs in
+/// through <see cref="Reactors"/> (<see cref="NodePex.Factory"/> reads <c>Settings.Seeds</c>, <c>Config.Pex</c> and
+/// <c>Home</c>); a testnet opens its gossip channel in <see cref="BeforeStart"/>.
 /// </summary>
 internal sealed record NodeHostOptions
 {
@@ -22,10 +22,16 @@ internal sealed record NodeHostOptions
     /// </summary>
     public IReadOnlyList<Func<NodeHost, Reactor>> Reactors { get; init; } = [];
 
+    /// <summary>
+    /// Called once the reactors are registered, just before the Switch starts: the place to open agent channels
+    /// (<see cref="Switch.OpenChannel"/>) on <see cref="NodeHost.Switch"/>.
+    /// </summary>
+    public Action<NodeHost>? BeforeStart { get; init; }
+
     /// <summary>Last word on the Switch settings derived from the config (e.g. a testnet removes the dial jitter).</summary>
     public Func<SwitchOptions, SwitchOptions>? ConfigureSwitch { get; init; }
 
-    /// <summary>Creates the transport; default a <see cref="TcpTransport"/> (a testnet may use a MemoryTransport).</summary>
+    /// <summary>Creates the transport; default a <see cref="TcpTransport"/> (tests may use a MemoryTransport).</summary>
     public Func<NodeKey, TransportOptions, ILoggerFactory, ITransport>? CreateTransport { get; init; }
 
     /// <summary>The node's home directory, for files a plug-in keeps there (address book); null for an ephemeral node.</summary>
@@ -101,6 +107,7 @@ internal sealed class NodeHost : IAsyncDisposable
             CliLog.EchoEnabled(_logger, Addresses.FormatChannel(echo));
         }
         foreach (var factory in _options.Reactors) _switch.AddReactor(factory(this));
+        _options.BeforeStart?.Invoke(this);
 
         // Subscribed before start so the first peer is not missed; the subscription ends when the Switch stops.
         var events = _switch.WatchPeersAsync(CancellationToken.None);

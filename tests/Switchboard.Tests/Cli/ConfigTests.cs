@@ -30,7 +30,7 @@ public class ConfigTests
     [InlineData("\"pong_timeout\": \"45s\"", "\"pong_timeout\": \"2m\"", "mconnection")]          // library rule: pong < ping
     [InlineData("\"max_num_inbound_peers\": 40", "\"max_num_inbound_peers\": -1", "p2p.max_num_inbound_peers")]
     [InlineData("\"persistent_peers\": []", "\"persistent_peers\": [\"nobody@nowhere\"]", "p2p.persistent_peers")]
-    [InlineData("\"seeds\": []", "\"seeds\": [\"abc@1.2.3.4:26656\"]", "pex.seeds")]              // inert, but still checked
+    [InlineData("\"seeds\": []", "\"seeds\": [\"abc@1.2.3.4:26656\"]", "pex.seeds")]
     [InlineData("\"echo_channel\": \"\"", "\"echo_channel\": \"0x100\"", "diagnostics.echo_channel")]
     [InlineData("\"chain_id\": \"switchboard\"", "\"chain_id\": null", "chain_id")]              // null where a value is required
     [InlineData("\"chain_id\":", "\"chian_id\": \"a\", \"chain_id\":", "chian_id")]              // unknown property at the root

@@ -42,7 +42,7 @@ public class InitCommandTests
         Assert.Equal("45s", root.GetProperty("mconnection").GetProperty("pong_timeout").GetString());
         Assert.Equal(1024, root.GetProperty("mconnection").GetProperty("max_packet_msg_payload_size").GetInt32());
         var pex = root.GetProperty("pex");
-        Assert.Contains("INERT", pex.GetProperty("comment").GetString());
+        Assert.Contains("Peer exchange", pex.GetProperty("comment").GetString());
         Assert.True(pex.GetProperty("enabled").GetBoolean());
         Assert.Equal(0, pex.GetProperty("seeds").GetArrayLength());
         Assert.False(pex.GetProperty("seed_mode").GetBoolean());
