@@ -23,12 +23,13 @@ internal static class StartCommand
         var moniker = new Option<string?>("--moniker") { Description = "Node name (config moniker)" };
         var echo = new Option<string?>("--echo") { Description = "Echo every message received on this channel (e.g. 0x77) back to its sender (config diagnostics.echo_channel)" };
         var nat = new Option<bool>("--nat") { Description = "Map the listen port on the gateway (UPnP/NAT-PMP) and advertise the external endpoint (config p2p.nat)" };
+        var natAllowPrivate = new Option<bool>("--nat-allow-private") { Description = "With --nat, accept a gateway whose external address is private or reserved, i.e. a gateway itself behind NAT (config p2p.nat_allow_private_external)" };
         var external = new Option<string?>("--external-address") { Description = "HOST:PORT to advertise instead of the bound address (config p2p.external_address)" };
         var seeds = new Option<string?>("--seeds") { Description = "Comma-separated id@host:port seed nodes asked for addresses (replaces pex.seeds)" };
         var pex = new Option<bool>("--pex") { Description = "Run peer exchange: --pex true|false (config pex.enabled, default true)" };
         var seedMode = new Option<bool>("--seed-mode") { Description = "Run as a seed: crawl the network, answer each peer once, then hang up (config pex.seed_mode)" };
         var command = new Command("start", "Run a node until Ctrl-C or SIGTERM");
-        foreach (var o in new Option[] { home, laddr, peers, chainId, moniker, echo, nat, external, seeds, pex, seedMode }) command.Options.Add(o);
+        foreach (var o in new Option[] { home, laddr, peers, chainId, moniker, echo, nat, natAllowPrivate, external, seeds, pex, seedMode }) command.Options.Add(o);
 
         CommandSupport.SetAction(command, environment, async context =>
         {
@@ -45,6 +46,7 @@ internal static class StartCommand
             if (context.Get(peers) is { } p) p2p = p2p with { PersistentPeers = SplitList(p) };
             if (context.Get(external) is { } x) p2p = p2p with { ExternalAddress = x };
             if (context.Get(nat)) p2p = p2p with { Nat = true };
+            if (context.Get(natAllowPrivate)) p2p = p2p with { NatAllowPrivateExternal = true };
             config = config with { P2P = p2p };
             if (context.Get(chainId) is { } c) config = config with { ChainId = c };
             if (context.Get(moniker) is { } m) config = config with { Moniker = m };

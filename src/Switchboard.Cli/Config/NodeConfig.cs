@@ -90,6 +90,13 @@ internal sealed record P2PConfig
 
     /// <summary>Map the listen port on the gateway (UPnP IGD or NAT-PMP) and advertise the external endpoint. Default false.</summary>
     public bool Nat { get; set; }
+
+    /// <summary>
+    /// With <see cref="Nat"/>, accept a gateway whose external address is private or reserved (the gateway is itself
+    /// behind NAT, so the mapping is only reachable from that outer network). Default false: such a gateway is
+    /// reported and the node runs without a mapping.
+    /// </summary>
+    public bool NatAllowPrivateExternal { get; set; }
 }
 
 /// <summary>The <c>mconnection</c> section; defaults are <see cref="MConnectionOptions"/>'s.</summary>

@@ -180,7 +180,11 @@ internal sealed class NodeHost : IAsyncDisposable
         try
         {
             PortMapper = await PortMapper.StartAsync(Settings.Listen.Port,
-                _options.PortMapper with { LoggerFactory = LoggerFactory }, cancellationToken).ConfigureAwait(false);
+                _options.PortMapper with
+                {
+                    LoggerFactory = LoggerFactory,
+                    AllowNonPublicExternalAddress = _options.PortMapper.AllowNonPublicExternalAddress || Config.P2P.NatAllowPrivateExternal,
+                }, cancellationToken).ConfigureAwait(false);
         }
         catch (NatException ex)
         {
