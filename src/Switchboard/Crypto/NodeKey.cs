@@ -137,6 +137,9 @@ public sealed class NodeKey : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full) ?? throw new ArgumentException("path has no directory", nameof(path));
+        // A missing folder would otherwise surface as an error about the temporary file, hiding the real cause.
+        if (!Directory.Exists(directory))
+            throw new DirectoryNotFoundException($"cannot save the node key to {full}: the folder {directory} does not exist");
         var temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}.tmp");
 
         // 64 bytes → 88 base64 chars; prefix + suffix are < 100 bytes.

@@ -95,6 +95,16 @@ public sealed class NodeKeyTests : IDisposable
     }
 
     [Fact]
+    public void SavingIntoAMissingFolderNamesTheFolder()
+    {
+        using var key = NodeKey.Generate();
+        var missing = PathOf(Path.Combine("no-such-folder", "node_key.json"));
+        var ex = Assert.Throws<DirectoryNotFoundException>(() => key.Save(missing));
+        Assert.Contains("no-such-folder", ex.Message);
+        Assert.DoesNotContain(".tmp", ex.Message);
+    }
+
+    [Fact]
     public void FromSeedRequires32Bytes() =>
         Assert.Throws<ArgumentException>(() => NodeKey.FromSeed(new byte[31]));
 
