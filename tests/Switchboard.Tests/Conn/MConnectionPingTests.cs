@@ -38,6 +38,26 @@ public class MConnectionPingTests
         Assert.Equal(ProtocolViolation.PongTimeout, Assert.IsType<ProtocolViolationException>(error.InnerException).Violation);
     }
 
+    [Theory]
+    [InlineData("0a1a080877")]             // a packet's prefix and first body bytes (10 declared), then nothing
+    [InlineData("8a")]                     // half a length prefix
+    [InlineData("0a1a08087710011a02686902")] // a whole message, then one byte of the next packet's prefix
+    public async Task APeerThatStallsInsideAPacketIsDroppedAtThePongTimeout(string stalledHex)
+    {
+        // Slow-loris: bytes trickle in and stop mid-packet. Nothing can be parsed past that point, so the pong to
+        // our next ping can never arrive; the pong timeout ends the connection and no partial message is delivered.
+        var time = new ManualTimeProvider();
+        var (conn, handler, raw) = WithRawPeer(Channels, new MConnectionOptions { TimeProvider = time });
+        await WriteHexAsync(raw, stalledHex);
+        var complete = stalledHex.StartsWith("0a1a08087710011a026869", StringComparison.Ordinal) ? 1 : 0;
+        await Eventually.TrueAsync(() => conn.GetStatus().PacketsReceived == complete, "the complete packets were read");
+        time.Advance(TimeSpan.FromSeconds(60));
+        Assert.Equal("020a00", Vectors.ToHex(await ReadExactlyAsync(raw, 3)));
+        time.Advance(TimeSpan.FromSeconds(45));
+        await ClosedWithAsync<P2PTimeoutException>(handler, conn);
+        Assert.Equal(complete, handler.Count);
+    }
+
     [Fact]
     public async Task APongCancelsTheTimeoutAndPingsContinue()
     {
