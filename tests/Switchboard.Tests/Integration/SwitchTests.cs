@@ -136,6 +136,10 @@ public class SwitchTests
         Assert.Equal(keyB.Id, a.Switch.Peers[0].Id);
     }
 
+    private static string Describe(TestNode lower, TestNode higher) =>
+        $"lower has [{string.Join(",", lower.Switch.Peers.Select(p => p.IsOutbound ? "out" : "in"))}], "
+        + $"higher has [{string.Join(",", higher.Switch.Peers.Select(p => p.IsOutbound ? "out" : "in"))}]";
+
     private static async Task<TestNode> StartOnAsync(TransportKind kind, NodeKey key, IPAddress ip, NetAddress address)
     {
         var options = new SwitchOptions { Network = "test-chain", AllowDuplicateIp = true, DialJitter = TimeSpan.Zero };
@@ -191,7 +195,7 @@ public class SwitchTests
             {
                 IReadOnlyList<IPeer> lp = lower.Switch.Peers, hp = higher.Switch.Peers;
                 return lp.Count == 1 && hp.Count == 1 && lp[0].IsOutbound && !hp[0].IsOutbound;
-            }, "one connection, dialed by the lower ID, seen from both ends");
+            }, "one connection, dialed by the lower ID, seen from both ends: " + Describe(lower, higher));
             Assert.True(await lower.Switch.Peers.Single().SendAsync(0x70, new byte[] { 1 }));
         }
     }
@@ -231,7 +235,11 @@ public class SwitchTests
         public override ValueTask ReceiveAsync(Envelope envelope, CancellationToken cancellationToken) =>
             throw new ProtocolViolationException(ProtocolViolation.InvalidChannelMessage, "cannot decode");
     }
+}
 
+[Collection(SimulationCollection.Name)]
+public class SwitchSimulationTests
+{
     [Fact]
     public async Task TwoHundredNodeMemoryNetworkFormsAndTearsDown()
     {

@@ -64,6 +64,9 @@ internal sealed class FakeNatPmpGateway : IAsyncDisposable
             try { r = await _socket.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), _stop.Token); }
             catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException) { return; }
             var request = buffer[..r.ReceivedBytes];
+            // Only well-formed NAT-PMP requests are scripted: a stray datagram (e.g. a late retransmission from a
+            // finished test whose port the OS reused for this gateway) is ignored, as a real gateway would.
+            if (request.Length < 2 || request[0] != 0 || (request[1] != 0 && request.Length < 12)) continue;
             int index;
             lock (_requests) { _requests.Add(request); index = _requests.Count; }
             if (Respond(request, index) is { } reply) await _socket.SendToAsync(reply, r.RemoteEndPoint);
@@ -87,9 +90,11 @@ public class NatLoopbackTests
     {
         await using var gw = new FakeNatPmpGateway();
         gw.Respond = (req, i) => i < 3 ? null : FakeNatPmpGateway.ExternalAddress(100, "1.2.3.4");
-        var client = new NatPmpClient(gw.Network, IPAddress.Loopback, 4, TimeSpan.FromMilliseconds(50));
+        // 200 ms doubling over 4 attempts (3 s in all): the third request is answered; on a loaded machine the
+        // answer may land after the fourth went out, which is still a success of the retransmission.
+        var client = new NatPmpClient(gw.Network, IPAddress.Loopback, 4, TimeSpan.FromMilliseconds(200));
         Assert.Equal(IPAddress.Parse("1.2.3.4"), await client.GetExternalAddressAsync());
-        Assert.Equal(3, gw.Requests.Length);
+        Assert.InRange(gw.Requests.Length, 3, 4);
         Assert.All(gw.Requests, r => Assert.Equal([0, 0], r));
     }
 
@@ -174,7 +179,8 @@ public class NatLoopbackTests
         Assert.True(mapper.ExternalAddressIsPublic);
         // The gateway granted 600 s, not the 3600 asked for: the lease and the renewal follow the grant.
         Assert.Equal(time.GetUtcNow() + TimeSpan.FromSeconds(600), mapper.LeaseExpiresAt);
-        var map = gw.Requests[1];
+        // Found by opcode: on a loaded machine the 2-byte external-address request may have been retransmitted.
+        var map = gw.Requests.First(r => r.Length >= 12 && r[1] == 2);
         Assert.Equal((2, 26656, 26656, 3600u), (map[1], BinaryPrimitives.ReadUInt16BigEndian(map.AsSpan(4)),
             BinaryPrimitives.ReadUInt16BigEndian(map.AsSpan(6)), BinaryPrimitives.ReadUInt32BigEndian(map.AsSpan(8))));
 
@@ -199,12 +205,14 @@ public class NatLoopbackTests
 
         var before = gw.Requests.Length;
         await mapper.DisposeAsync();
-        var unmap = gw.Requests[before];
+        var sent = gw.Requests;
+        var unmap = sent[before];
         Assert.Equal((2, 26656, 0, 0u), (unmap[1], BinaryPrimitives.ReadUInt16BigEndian(unmap.AsSpan(4)),
             BinaryPrimitives.ReadUInt16BigEndian(unmap.AsSpan(6)), BinaryPrimitives.ReadUInt32BigEndian(unmap.AsSpan(8))));
+        Assert.All(sent[before..], r => Assert.Equal(unmap, r)); // only the unmap (and, under load, its retransmissions)
         Assert.Equal(0, time.ActiveTimers);
-        await mapper.DisposeAsync(); // idempotent
-        Assert.Equal(before + 1, gw.Requests.Length);
+        await mapper.DisposeAsync(); // idempotent: sends nothing more
+        Assert.Equal(sent.Length, gw.Requests.Length);
     }
 
     [Fact]

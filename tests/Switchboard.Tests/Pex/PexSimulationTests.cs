@@ -14,6 +14,7 @@ namespace Switchboard.Tests.Pex;
 /// Many-node simulations on the in-memory transport (real handshakes), with ensure-peers driven by a manual
 /// clock in 30 s steps.
 /// </summary>
+[Collection(SimulationCollection.Name)]
 public sealed class PexSimulationTests(ITestOutputHelper output)
 {
     private readonly ManualTimeProvider _time = new();
