@@ -65,6 +65,9 @@ public sealed class PexReactorTests
     private async Task<(PexNode A, RawPexNode B, IPeer PeerOfB)> InboundRawAsync(Func<PexReactorOptions, PexReactorOptions>? pex = null)
     {
         var a = await PexNode.StartAsync(_kind, _time, pex: pex);
+        // A's first ensure-peers round runs right after start and, having no outbound peer, asks any peer it has:
+        // let it finish first, or on a loaded machine it could reach B and make B's addresses solicited.
+        await Eventually.TrueAsync(() => a.Pex.GetStats().EnsureRounds >= 1 && a.Pex.PendingDials == 0, "a's first round ran");
         Fill(a.Book, _random, 40);
         var b = await RawPexNode.StartAsync(_kind);
         var peer = await b.Switch.DialPeerAsync(a.Address);
