@@ -43,35 +43,25 @@ public sealed class AgentChannel
     public bool TrySend(IPeer peer, ReadOnlyMemory<byte> message) => peer.TrySend(Descriptor.Id, message);
 }
 
-/// <summary>The reactor behind an <see cref="AgentChannel"/>: forwards messages into a bounded channel the agent reads.</summary>
-internal sealed class AgentReactor : Reactor
+/// <summary>
+/// The reactor that registers an <see cref="AgentChannel"/>'s descriptor. It has no receive loop: the agent reads the
+/// Switch's bounded inbound queue for the channel directly (<see cref="Inbox"/>), so the queue's full policy applies
+/// to the agent as it does to any reactor.
+/// </summary>
+internal sealed class AgentReactor(ChannelDescriptor descriptor, InboundQueueOptions queue) : Reactor($"agent-0x{descriptor.Id:x2}")
 {
-    private readonly Channel<Envelope> _inbox;
+    public ChannelDescriptor Descriptor { get; } = descriptor;
 
-    public AgentReactor(ChannelDescriptor descriptor, InboundQueueOptions queue) : base($"agent-0x{descriptor.Id:x2}")
-    {
-        Descriptor = descriptor;
-        InboundQueue = queue;
-        // The reactor loop itself is the only writer; the agent's own queue gives the same back-pressure policy.
-        _inbox = Channel.CreateBounded<Envelope>(new BoundedChannelOptions(queue.Capacity) { SingleWriter = true });
-    }
+    public override InboundQueueOptions InboundQueue { get; } = queue;
 
-    public ChannelDescriptor Descriptor { get; }
-
-    public override InboundQueueOptions InboundQueue { get; }
-
-    public ChannelReader<Envelope> Inbox => _inbox.Reader;
+    /// <summary>Set by the Switch when the reactor is registered.</summary>
+    public ChannelReader<Envelope> Inbox { get; internal set; } = Channel.CreateBounded<Envelope>(1).Reader;
 
     public override IReadOnlyList<ChannelDescriptor> GetChannels() => [Descriptor];
 
+    // Never called: the Switch does not run a receive loop for agents.
     public override ValueTask ReceiveAsync(Envelope envelope, CancellationToken cancellationToken) =>
-        _inbox.Writer.WriteAsync(envelope, cancellationToken);
-
-    public override Task StopAsync(CancellationToken cancellationToken)
-    {
-        _inbox.Writer.TryComplete();
-        return Task.CompletedTask;
-    }
+        throw new InvalidOperationException("agent channels are read through AgentChannel.ReadAllAsync");
 }
 
 /// <summary>Reads the Switch's peer events as an async stream.</summary>

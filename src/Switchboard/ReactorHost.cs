@@ -36,7 +36,14 @@ internal sealed class ReactorHost
 
     public int Queued => _queue.Reader.Count;
 
-    public void Start(CancellationToken stopping) => _loop = Task.Run(() => RunAsync(stopping), CancellationToken.None);
+    /// <summary>The queue itself: an agent reads it directly instead of through a loop and a second queue.</summary>
+    public ChannelReader<Envelope> Reader => _queue.Reader;
+
+    public void Start(CancellationToken stopping)
+    {
+        // Agents consume the queue themselves (AgentChannel.ReadAllAsync); only real reactors need the loop.
+        if (Reactor is not AgentReactor) _loop = Task.Run(() => RunAsync(stopping), CancellationToken.None);
+    }
 
     public ValueTask EnqueueAsync(Peer source, byte channelId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
     {

@@ -76,6 +76,7 @@ public sealed partial class Switch : IAsyncDisposable
             if (!seen.Add(d.Id)) throw new ArgumentException($"reactor {reactor.Name} lists channel 0x{d.Id:x2} twice");
         }
         var host = new ReactorHost(reactor, this, _logger);
+        if (reactor is AgentReactor agent) agent.Inbox = host.Reader;
         foreach (var d in channels)
         {
             _byChannel[d.Id] = host;
