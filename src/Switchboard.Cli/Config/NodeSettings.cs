@@ -67,7 +67,9 @@ internal sealed record NodeSettings
             SendTimeout = mc.SendTimeout,
             FlushCoalescingDelay = mc.FlushCoalescingDelay,
             WriteBufferSize = mc.WriteBufferSize,
-            InboundQueueCapacity = mc.InboundQueueCapacity,
+            MaxBufferedBytes = mc.MaxBufferedBytes,
+            MaxReadPause = mc.MaxReadPause,
+            WriteStallTimeout = mc.WriteStallTimeout,
         };
         var switchOptions = new SwitchOptions
         {

@@ -56,7 +56,7 @@ public sealed partial class PexReactor : Reactor
     private readonly Dictionary<NodeId, DateTimeOffset> _lastRequestSent = [];
     private readonly Dictionary<string, (int Attempts, DateTimeOffset Last)> _dialAttempts = [];
     private readonly Dictionary<NodeId, string> _dialingGroups = [];
-    private readonly HashSet<Task> _tasks = [];
+    private readonly Internal.BackgroundTasks _tasks;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
     {
@@ -81,6 +81,7 @@ public sealed partial class PexReactor : Reactor
         _random = Options.Random;
         _logger = logger ?? NullLogger.Instance;
         _ownLogger = logger is null;
+        _tasks = new Internal.BackgroundTasks(ex => PexLog.BackgroundFailed(_logger, ex));
     }
 
     /// <summary>The address book.</summary>
@@ -141,6 +142,7 @@ public sealed partial class PexReactor : Reactor
     {
         if (Switch is { } sw) sw.PeerMarkedGood -= OnPeerMarkedGood;
         await _stopping.CancelAsync().ConfigureAwait(false);
+        _tasks.Close();
         _timer?.Dispose();
         _wake.Writer.TryComplete();
         if (_loop is not null) await _loop.ConfigureAwait(false);
@@ -369,41 +371,12 @@ public sealed partial class PexReactor : Reactor
 
     private void RunTracked(Func<Task> work)
     {
-        lock (_tasks)
-        {
-            if (_stopping.IsCancellationRequested) return;
-            var task = Task.Run(async () =>
-            {
-                try
-                {
-                    await work().ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-                {
-                    // Stopping.
-                }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
-                {
-                    // A failed dial or stop must not take the reactor down; it is logged and the next period retries.
-                    PexLog.BackgroundFailed(_logger, ex);
-                }
-            });
-            _tasks.Add(task);
-            task.ContinueWith(t => { lock (_tasks) _tasks.Remove(t); }, CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
+        if (_stopping.IsCancellationRequested) return;
+        // A failed dial or stop must not take the reactor down; it is logged and the next period retries.
+        _tasks.Run(work, () => _stopping.IsCancellationRequested);
     }
 
-    private async Task WaitForTasksAsync()
-    {
-        while (true)
-        {
-            Task[] pending;
-            lock (_tasks) pending = [.. _tasks];
-            if (pending.Length == 0) return;
-            await Task.WhenAll(pending).ConfigureAwait(false);
-        }
-    }
+    private Task WaitForTasksAsync() => _tasks.WaitAllAsync();
 
     /// <summary>Per-connection PEX state, kept in the peer's key/value store.</summary>
     private sealed class PeerState

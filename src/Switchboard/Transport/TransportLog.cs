@@ -9,6 +9,9 @@ internal static partial class TransportLog
     [LoggerMessage(300, LogLevel.Debug, "Inbound connection from {Remote} rejected: {Reason}")]
     public static partial void InboundRejected(ILogger logger, IPEndPoint remote, string reason);
 
+    [LoggerMessage(303, LogLevel.Warning, "Inbound upgrade failed unexpectedly")]
+    public static partial void UpgradeFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(301, LogLevel.Information, "Listening on {Address}")]
     public static partial void Listening(ILogger logger, string address);
 
