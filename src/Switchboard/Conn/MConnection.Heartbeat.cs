@@ -7,7 +7,7 @@ public sealed partial class MConnection
     private int _pongRequested;
     private int _pingDue;
     /// <summary>When our last ping went into the output buffer (0: no ping waits for its pong).</summary>
-    private long _pingSentAt;
+    private long _pingSentAt = NoTimestamp;
     // Heartbeat only:
     private long _lastPingTimestamp;
     private long _lastDecayTimestamp;
@@ -38,7 +38,7 @@ public sealed partial class MConnection
     {
         if (Volatile.Read(ref _state) is StateCreated or StateClosed) return;
         var writeStarted = Volatile.Read(ref _writeStartedAt);
-        if (writeStarted != 0 && _time.GetElapsedTime(writeStarted, now) >= _options.WriteStallTimeout)
+        if (writeStarted != NoTimestamp && _time.GetElapsedTime(writeStarted, now) >= _options.WriteStallTimeout)
         {
             Log.WriteStalled(_logger, _options.WriteStallTimeout.TotalMilliseconds);
             Close(new FlowControlException(FlowControlFault.WriteStalled, null,
@@ -46,7 +46,7 @@ public sealed partial class MConnection
             return;
         }
         var pausedSince = Volatile.Read(ref _pausedSince);
-        if (pausedSince != 0 && _time.GetElapsedTime(pausedSince, now) >= _options.MaxReadPause)
+        if (pausedSince != NoTimestamp && _time.GetElapsedTime(pausedSince, now) >= _options.MaxReadPause)
         {
             var channel = Volatile.Read(ref _pausedChannel);
             Close(new FlowControlException(FlowControlFault.LocalConsumerStalled, (byte)channel,
@@ -55,7 +55,7 @@ public sealed partial class MConnection
             return;
         }
         var pingSent = Volatile.Read(ref _pingSentAt);
-        if (pingSent != 0 && pausedSince == 0)
+        if (pingSent != NoTimestamp && pausedSince == NoTimestamp)
         {
             var since = Math.Max(pingSent, Volatile.Read(ref _resumedAt));
             if (_time.GetElapsedTime(since, now) >= _options.PongTimeout)
@@ -103,7 +103,7 @@ public sealed partial class MConnection
     }
 
     /// <summary>Receive loop: a pong ends the wait for it; an unsolicited pong is ignored.</summary>
-    private void OnPongReceived() => Volatile.Write(ref _pingSentAt, 0);
+    private void OnPongReceived() => Volatile.Write(ref _pingSentAt, NoTimestamp);
 
     /// <summary>Send loop: writes a requested pong and a due ping into the output buffer; true if it wrote any
     /// (they are flushed at once). The pong deadline starts before the ping can reach the transport.</summary>
@@ -121,7 +121,7 @@ public sealed partial class MConnection
         {
             // A ping while one is unanswered keeps the first deadline (CometBFT re-arms; the pong timeout is below
             // the ping interval, so that only matters while our reads are paused).
-            if (Volatile.Read(ref _pingSentAt) == 0) Volatile.Write(ref _pingSentAt, Math.Max(1, _time.GetTimestamp()));
+            if (Volatile.Read(ref _pingSentAt) == NoTimestamp) Volatile.Write(ref _pingSentAt, _time.GetTimestamp());
             _outLength += _codec.WritePing(_out.AsSpan(_outLength));
             Volatile.Write(ref _packetsSent, _packetsSent + 1);
             Log.PingSent(_logger);

@@ -9,10 +9,10 @@ public sealed partial class MConnection
     private readonly MConnectionSignal _recvSpace = new();
 
     /// <summary>Timestamp since which reading is paused (0: not paused), and the channel that paused it.</summary>
-    private long _pausedSince;
+    private long _pausedSince = NoTimestamp;
     private int _pausedChannel = -1;
     /// <summary>Timestamp of the last resume after a pause (pong deadlines restart from it).</summary>
-    private long _resumedAt;
+    private long _resumedAt = NoTimestamp;
     private long _readPauses;
 
     /// <summary>Times the receive loop paused for the receive-rate limiter (tests step the clock on it).</summary>
@@ -96,7 +96,7 @@ public sealed partial class MConnection
         }
         finally
         {
-            Volatile.Write(ref _pausedSince, 0);
+            Volatile.Write(ref _pausedSince, NoTimestamp);
             foreach (var channel in _channels) channel.ReleaseReceiveBuffer();
         }
     }
@@ -162,7 +162,7 @@ public sealed partial class MConnection
                 {
                     paused = true;
                     Volatile.Write(ref _pausedChannel, channelId);
-                    Volatile.Write(ref _pausedSince, Math.Max(1, _time.GetTimestamp()));
+                    Volatile.Write(ref _pausedSince, _time.GetTimestamp());
                     Interlocked.Increment(ref _readPauses);
                     Log.ReadPaused(_logger, channelId, channel.Lane.Bytes, _budget.Used);
                 }
@@ -188,7 +188,7 @@ public sealed partial class MConnection
             if (paused)
             {
                 Volatile.Write(ref _resumedAt, _time.GetTimestamp());
-                Volatile.Write(ref _pausedSince, 0);
+                Volatile.Write(ref _pausedSince, NoTimestamp);
                 if (!IsClosed) Log.ReadResumed(_logger, channelId);
             }
         }

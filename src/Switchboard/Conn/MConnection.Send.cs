@@ -15,7 +15,7 @@ public sealed partial class MConnection
     private FlowRateLimiter? _sendLimiter;
     private int _decayDue;
     /// <summary>Timestamp at which the pending transport write or flush began (0: none).</summary>
-    private long _writeStartedAt;
+    private long _writeStartedAt = NoTimestamp;
     private int _flushDue;
     private int _flushTimerArmed;
     private int _rateTimerArmed;
@@ -146,9 +146,9 @@ public sealed partial class MConnection
             _outLength = 0;
             _unflushed = true;
             // The heartbeat fails the connection if this write makes no progress for WriteStallTimeout.
-            Volatile.Write(ref _writeStartedAt, Math.Max(1, _time.GetTimestamp()));
+            Volatile.Write(ref _writeStartedAt, _time.GetTimestamp());
             await _transport.WriteAsync(_out.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
-            Volatile.Write(ref _writeStartedAt, 0);
+            Volatile.Write(ref _writeStartedAt, NoTimestamp);
             Volatile.Write(ref _bytesSent, _bytesSent + length);
         }
         if (flush && _unflushed)
@@ -156,9 +156,9 @@ public sealed partial class MConnection
             _unflushed = false;
             if (Interlocked.Exchange(ref _flushTimerArmed, 0) != 0)
                 _flushTimer!.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-            Volatile.Write(ref _writeStartedAt, Math.Max(1, _time.GetTimestamp()));
+            Volatile.Write(ref _writeStartedAt, _time.GetTimestamp());
             await _transport.FlushAsync(cancellationToken).ConfigureAwait(false);
-            Volatile.Write(ref _writeStartedAt, 0);
+            Volatile.Write(ref _writeStartedAt, NoTimestamp);
         }
     }
 

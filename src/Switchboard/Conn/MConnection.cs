@@ -26,15 +26,18 @@ namespace Switchboard.Conn;
 /// error once through <see cref="IMConnectionHandler.OnClosed"/>. The connection owns the transport and disposes it.
 /// Send methods keep a reference to the message memory until its last fragment is written: do not modify it after
 /// a successful send.</para>
-/// <para>Do not await <see cref="DisposeAsync"/> or <see cref="FlushStopAsync"/> on a dispatch loop of the same
-/// connection expecting the loops to have stopped: called from within <see cref="IMConnectionHandler.OnMessageAsync"/>
-/// they start the shutdown and return at once (waiting would deadlock on the handler itself). Work started from the
-/// handler with <c>Task.Run</c> is not "within" it only if it does not inherit the handler's execution context: the
-/// Switch starts its background work with the flow suppressed.</para>
+/// <para><see cref="DisposeAsync"/> and <see cref="FlushStopAsync"/> called on a dispatch loop's flow (from
+/// <see cref="IMConnectionHandler.OnMessageAsync"/>, or from work it starts that inherits its execution context) return
+/// once the I/O loops have stopped and the transport is closed; they cannot wait for the dispatch loops and
+/// <see cref="IMConnectionHandler.OnClosed"/>, which wait for the handler itself. Everywhere else they return after
+/// <see cref="Completion"/>.</para>
 /// </remarks>
 public sealed partial class MConnection : IAsyncDisposable
 {
     private const int StateCreated = 0, StateRunning = 1, StateDraining = 2, StateClosed = 3;
+
+    /// <summary>"No such moment" for the timestamp fields the heartbeat reads (any real timestamp, 0 included, is valid).</summary>
+    private const long NoTimestamp = long.MinValue;
 
     /// <summary>Set on the dispatch loops' async flow, to recognise re-entrant stops from the handler.</summary>
     private static readonly AsyncLocal<MConnection?> s_dispatching = new();
@@ -57,6 +60,8 @@ public sealed partial class MConnection : IAsyncDisposable
     /// complete are still delivered (CometBFT delivers them synchronously before it sees the error).</summary>
     private readonly CancellationTokenSource _dispatchCts = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Set once the I/O loops stopped and the transport is closed (before dispatch loops and OnClosed end).</summary>
+    private readonly TaskCompletionSource _ioStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _stateGate = new();
     private readonly AsyncPulse _sendSpace = new();
 
@@ -289,7 +294,7 @@ public sealed partial class MConnection : IAsyncDisposable
             BufferedSendBytes = _budget.Send,
             BufferedBytes = _budget.Used,
             PeakBufferedBytes = _budget.Peak,
-            ReadPaused = Volatile.Read(ref _pausedSince) != 0,
+            ReadPaused = Volatile.Read(ref _pausedSince) != NoTimestamp,
             ReadPauses = Volatile.Read(ref _readPauses),
         };
     }
@@ -317,17 +322,17 @@ public sealed partial class MConnection : IAsyncDisposable
             foreach (var channel in _channels) channel.CloseSend();
             _sendSignal.Set();
         }
-        if (s_dispatching.Value == this) return;
         using var registration = cancellationToken.Register(static s => ((MConnection)s!).Abort(), this);
-        await _completion.Task.ConfigureAwait(false);
+        await (s_dispatching.Value == this ? _ioStopped.Task : _completion.Task).ConfigureAwait(false);
     }
 
     /// <summary>Closes at once: queued data is dropped, the transport is closed, the handler is told (error null).</summary>
     public async ValueTask DisposeAsync()
     {
         Abort();
-        if (s_dispatching.Value == this) return;
-        await _completion.Task.ConfigureAwait(false);
+        // On a dispatch loop's flow (the handler, or work it started) the loop cannot end while we wait for it: wait
+        // for the I/O loops and the transport instead.
+        await (s_dispatching.Value == this ? _ioStopped.Task : _completion.Task).ConfigureAwait(false);
     }
 
     /// <summary>Local immediate close: also drops messages still waiting for consumers.</summary>
@@ -392,6 +397,7 @@ public sealed partial class MConnection : IAsyncDisposable
         {
             Log.TransportDisposeFailed(_logger, ex);
         }
+        _ioStopped.TrySetResult();
         // Dispatch loops deliver what was complete before a failure, then stop (a local close cancelled them).
         foreach (var dispatcher in _dispatchers) dispatcher.InputEnded();
         await Task.WhenAll(_dispatchers.Select(d => d.Completion)).ConfigureAwait(false);
@@ -411,7 +417,7 @@ public sealed partial class MConnection : IAsyncDisposable
     /// <summary>Bytes came back to the budget: the paused reader may go on, waiting senders may retry.</summary>
     private void OnBudgetReleased()
     {
-        if (Volatile.Read(ref _pausedSince) != 0) _recvSpace.Set();
+        if (Volatile.Read(ref _pausedSince) != NoTimestamp) _recvSpace.Set();
         if (Volatile.Read(ref _sendWaiters) != 0) _sendSpace.Pulse();
     }
 

@@ -60,7 +60,8 @@ public sealed record MConnectionOptions
     /// <summary>
     /// The part of <see cref="MaxBufferedBytes"/> of inbound bytes a connection of a Switch may hold without drawing on
     /// the node-wide pool (<see cref="SwitchOptions.SharedBufferBytes"/>); default 1 MiB. A peer that stays within it is
-    /// never refused because other peers emptied the pool. Ignored by a standalone connection.
+    /// never refused because other peers emptied the pool (a reserve above MaxBufferedBytes means the pool is never
+    /// used). Ignored by a standalone connection.
     /// </summary>
     public long ReservedBufferBytes { get; init; } = 1024 * 1024;
 
@@ -110,8 +111,8 @@ public sealed record MConnectionOptions
             throw new ArgumentException("WriteBufferSize must hold at least 4 packets");
         if (MaxBufferedBytes <= 0)
             throw new ArgumentException("MaxBufferedBytes must be positive");
-        if (ReservedBufferBytes < 0 || ReservedBufferBytes > MaxBufferedBytes)
-            throw new ArgumentException("ReservedBufferBytes must be in 0..MaxBufferedBytes");
+        if (ReservedBufferBytes < 0)
+            throw new ArgumentException("ReservedBufferBytes must not be negative");
         if (MaxReadPause <= TimeSpan.Zero)
             throw new ArgumentException("MaxReadPause must be positive");
         if (WriteStallTimeout <= TimeSpan.Zero)

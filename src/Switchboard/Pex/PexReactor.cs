@@ -108,8 +108,16 @@ public sealed partial class PexReactor : Reactor
     /// <inheritdoc/>
     public override IReadOnlyList<ChannelDescriptor> GetChannels() =>
     [
-        // CometBFT's PEX channel: priority 1, send queue 10, receive cap 64,000 bytes.
-        new ChannelDescriptor(ChannelId, 1) { SendQueueCapacity = 10, RecvMessageCapacity = MaxMessageSize },
+        // CometBFT's PEX channel: priority 1, send queue 10, receive cap 64,000 bytes. Request/response: a peer with more
+        // than four answers' worth waiting for us is flooding (the rate limit would ban it anyway), so it is
+        // disconnected rather than allowed to pause its connection or have messages silently dropped.
+        new ChannelDescriptor(ChannelId, 1)
+        {
+            SendQueueCapacity = 10,
+            RecvMessageCapacity = MaxMessageSize,
+            RecvQueueBytes = 4 * MaxMessageSize,
+            FullMode = ChannelFullMode.DisconnectPeer,
+        },
     ];
 
     private Switch RequireSwitch => Switch ?? throw new InvalidOperationException("the PEX reactor is not added to a switch");
