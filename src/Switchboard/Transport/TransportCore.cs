@@ -59,6 +59,9 @@ internal sealed class TransportCore : IAsyncDisposable
 
     public CancellationToken Closing => _closing.Token;
 
+    /// <summary>Inbound upgrades in progress.</summary>
+    public int PendingUpgrades => _handshakes.Count;
+
     /// <summary>Waits for a free inbound slot; the transport accepts one raw connection per slot.</summary>
     public Task AcquireInboundSlotAsync(CancellationToken cancellationToken) => _inboundSlots.WaitAsync(cancellationToken);
 
