@@ -100,15 +100,19 @@ public sealed partial class Switch
                 await conn.DisposeAsync().ConfigureAwait(false);
                 return;
             }
-            peer = new Peer(this, conn, IsPersistentPeer(id), _unconditional.Contains(id), Options.TimeProvider.GetUtcNow());
+            var added = peer = new Peer(this, conn, IsPersistentPeer(id), _unconditional.Contains(id), Options.TimeProvider.GetUtcNow());
             foreach (var r in _reactors) r.Reactor.InitPeer(peer);
             var hooks = new MConnectionHooks(
                 SchedulerFor: channel => _byChannel[channel]!.Inbound,
-                OnClosed: peer.OnConnectionClosed,
+                OnClosed: added.OnConnectionClosed,
                 Heartbeat: _heartbeat,
                 SharedPool: _pool,
-                LaneOwner: peer,
-                OnDropped: Metrics.Dropped);
+                LaneOwner: added,
+                OnDropped: (channel, bytes) =>
+                {
+                    Metrics.Dropped(channel, bytes);
+                    added.NoteDrop();
+                });
             peer.Start(_channels, Options.Connection, hooks, LoggerFactory.CreateLogger("Switchboard.MConnection"));
             lock (_peers)
             {

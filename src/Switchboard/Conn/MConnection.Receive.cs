@@ -160,14 +160,19 @@ public sealed partial class MConnection
                 }
                 if (!paused)
                 {
+                    // Publish the pause (with a full fence) before trying once more: bytes released between the failed
+                    // attempt and this point are seen by the retry, bytes released after it wake the wait below.
                     paused = true;
                     Volatile.Write(ref _pausedChannel, channelId);
-                    Volatile.Write(ref _pausedSince, _time.GetTimestamp());
+                    Interlocked.Exchange(ref _pausedSince, _time.GetTimestamp());
                     Interlocked.Increment(ref _readPauses);
                     Log.ReadPaused(_logger, channelId, channel.Lane.Bytes, _budget.Used);
                 }
-                await _recvSpace.WaitAsync().ConfigureAwait(false);
-                token.ThrowIfCancellationRequested();
+                else
+                {
+                    await _recvSpace.WaitAsync().ConfigureAwait(false);
+                    token.ThrowIfCancellationRequested();
+                }
                 if (completing)
                 {
                     if (channel.TryCompleteReassembly()) return;

@@ -19,6 +19,7 @@ internal sealed class Peer : IPeer
     private readonly long[] _droppedPublished = new long[256];
     private MConnection? _mconn;
     private int _state = (int)PeerState.Created;
+    private int _dropsPending;
 
     public Peer(Switch owner, TransportConnection connection, bool persistent, bool unconditional, DateTimeOffset now)
     {
@@ -103,10 +104,13 @@ internal sealed class Peer : IPeer
 
     public MConnectionStatus GetStatus() => _mconn?.GetStatus() ?? throw new InvalidOperationException("peer not started");
 
+    /// <summary>Receive loop: a message from this peer was dropped (the next heartbeat publishes the totals).</summary>
+    public void NoteDrop() => Volatile.Write(ref _dropsPending, 1);
+
     /// <summary>Heartbeat: the drop counts that grew since the last call, per channel (for drop events).</summary>
     public IEnumerable<(byte ChannelId, long Total, long Bytes)> TakeNewDrops()
     {
-        if (_mconn is null) yield break;
+        if (_mconn is null || Interlocked.Exchange(ref _dropsPending, 0) == 0) yield break;
         foreach (var channel in _mconn.GetStatus().Channels)
         {
             if (channel.MessagesDropped == _droppedPublished[channel.Id]) continue;
