@@ -48,10 +48,7 @@ public sealed partial class MConnection
         var pausedSince = Volatile.Read(ref _pausedSince);
         if (pausedSince != NoTimestamp && _time.GetElapsedTime(pausedSince, now) >= _options.MaxReadPause)
         {
-            var channel = Volatile.Read(ref _pausedChannel);
-            Close(new FlowControlException(FlowControlFault.LocalConsumerStalled, (byte)channel,
-                $"the consumer of channel 0x{channel:x2} took no message for {_options.MaxReadPause.TotalSeconds:0.#} s while reading " +
-                "from the peer was paused for it; the fault is local (a slow reactor or agent), not the peer's"));
+            Close(PauseLimitError(Volatile.Read(ref _pausedChannel)));
             return;
         }
         var pingSent = Volatile.Read(ref _pingSentAt);
@@ -80,6 +77,25 @@ public sealed partial class MConnection
             signal = true;
         }
         if (signal) _sendSignal.Set();
+    }
+
+    /// <summary>
+    /// Who is to blame for a pause that reached its limit. Usually our consumer (its channel's queue is full). But when
+    /// the queue has room and what fills the connection's budget is our own unsent messages to the peer, the peer is
+    /// not reading what it asked for (an echo or request flood that never reads the answers): that is its fault.
+    /// </summary>
+    private FlowControlException PauseLimitError(int channelId)
+    {
+        var lane = _byId[channelId]!.Lane;
+        var pending = _budget.Send;
+        var limit = _options.MaxReadPause.TotalSeconds;
+        if (lane.Bytes < lane.Descriptor.RecvQueueBytes / 2 && pending >= _budget.Max / 2)
+            return new FlowControlException(FlowControlFault.PeerNotReading, (byte)channelId,
+                $"reading from the peer was paused for {limit:0.#} s because {pending} of the connection's {_budget.Max} bytes are " +
+                "our messages to it that it does not read");
+        return new FlowControlException(FlowControlFault.LocalConsumerStalled, (byte)channelId,
+            $"the consumer of channel 0x{channelId:x2} took no message for {limit:0.#} s while reading from the peer was paused " +
+            "for it; the fault is local (a slow reactor or agent), not the peer's");
     }
 
     private void OnFlushTimer()

@@ -373,9 +373,11 @@ public sealed partial class MConnection : IAsyncDisposable
 
     private void LogFailure(Exception error)
     {
-        // Expected ends (the peer hung up, a typed protocol or flow-control reason) are one line; anything else
-        // carries its stack trace.
-        if (error is P2PException or EndOfStreamException) Log.Failed(_logger, error.GetType().Name, error.Message);
+        // Expected ends (the peer hung up or reset, a typed protocol or flow-control reason) are one line; anything
+        // else (a bug wrapped by a loop) carries its stack trace.
+        var expected = error is P2PException
+            || error is IOException { InnerException: null or IOException or System.Net.Sockets.SocketException or ObjectDisposedException };
+        if (expected) Log.Failed(_logger, error.GetType().Name, error.Message);
         else Log.FailedUnexpectedly(_logger, error.GetType().Name, error.Message, error);
     }
 

@@ -143,6 +143,46 @@ public class MConnectionFlowControlTests
     }
 
     [Fact]
+    public async Task APauseCausedByOurUnreadRepliesIsBlamedOnThePeer()
+    {
+        // The peer sends requests and never reads the answers: the answers fill the connection's budget, reading pauses,
+        // and at the pause limit the reason is the peer's, not our (idle) consumer's.
+        var time = new ManualTimeProvider();
+        var options = new MConnectionOptions
+        {
+            TimeProvider = time, MaxBufferedBytes = 600_000, MaxReadPause = TimeSpan.FromSeconds(10), WriteStallTimeout = TimeSpan.FromHours(1),
+        };
+        MConnection? conn = null;
+        var (c, handler, raw) = WithRawPeer([new ChannelDescriptor(1, 1) { RecvMessageCapacity = 100_000, SendQueueCapacity = 1000 }], options);
+        conn = c;
+        handler.OnMessage = (channel, message, _) =>
+        {
+            conn.TrySend(channel, message);
+            return ValueTask.CompletedTask;
+        };
+        using var stop = new CancellationTokenSource();
+        var flood = Task.Run(async () =>
+        {
+            try
+            {
+                for (var i = 0; !stop.IsCancellationRequested; i++) await WriteMessageAsync(raw, 1, Message((byte)i, 100_000));
+            }
+            catch (Exception) when (stop.IsCancellationRequested || !conn.IsRunning)
+            {
+            }
+        });
+        await Eventually.TrueAsync(() => conn.GetStatus().ReadPaused, "reading paused: the budget is full of unread answers");
+        Assert.True(conn.GetStatus().BufferedSendBytes >= options.MaxBufferedBytes / 2);
+        time.Advance(TimeSpan.FromSeconds(10));
+        var error = await ClosedWithAsync<FlowControlException>(handler, conn);
+        Assert.Equal(FlowControlFault.PeerNotReading, error.Fault);
+        Assert.False(error.IsLocalFault);
+        await stop.CancelAsync();
+        await raw.DisposeAsync();
+        await flood;
+    }
+
+    [Fact]
     public async Task AWriteThatMakesNoProgressIsDetectedByTheHeartbeat()
     {
         var time = new ManualTimeProvider();
