@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Switchboard.Conn;
-using Switchboard.Internal;
 using Switchboard.Peers;
 
 namespace Switchboard;
@@ -15,7 +14,9 @@ internal sealed class FairInbound(SwitchMetrics? metrics) : IInboundScheduler
 {
     private readonly object _gate = new();
     private readonly Queue<InboundLane> _ready = new();
-    private readonly AsyncPulse _available = new();
+    /// <summary>Auto-reset and allocation-free for the one reader (a reactor loop or an agent).</summary>
+    private readonly MConnectionSignal _available = new();
+    private int _readers;
     private bool _completed;
 
     /// <summary>Lanes with messages now.</summary>
@@ -32,7 +33,7 @@ internal sealed class FairInbound(SwitchMetrics? metrics) : IInboundScheduler
             }
             _ready.Enqueue(lane);
         }
-        _available.Pulse();
+        _available.Set();
     }
 
     /// <summary>Takes the next message in fair order without waiting.</summary>
@@ -55,15 +56,34 @@ internal sealed class FairInbound(SwitchMetrics? metrics) : IInboundScheduler
     }
 
     /// <summary>The next message in fair order; false once <see cref="Complete"/> was called and nothing is left.</summary>
+    /// <exception cref="InvalidOperationException">Another read is already waiting (one reader at a time).</exception>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<(bool Ok, Envelope Envelope)> ReadAsync(CancellationToken cancellationToken)
     {
-        while (true)
+        if (TryRead(out var envelope)) return (true, envelope);
+        if (Interlocked.Increment(ref _readers) != 1)
         {
-            var available = _available.Task;
-            if (TryRead(out var envelope)) return (true, envelope);
-            lock (_gate)
-                if (_completed) return (false, default);
-            await available.WaitAsync(cancellationToken).ConfigureAwait(false);
+            Interlocked.Decrement(ref _readers);
+            throw new InvalidOperationException("an inbound queue has one reader at a time");
+        }
+        try
+        {
+            // A cancellation wakes the wait; the loop then sees the token.
+            using var registration = cancellationToken.CanBeCanceled
+                ? cancellationToken.UnsafeRegister(static s => ((MConnectionSignal)s!).Set(), _available)
+                : default;
+            while (true)
+            {
+                if (TryRead(out envelope)) return (true, envelope);
+                lock (_gate)
+                    if (_completed) return (false, default);
+                cancellationToken.ThrowIfCancellationRequested();
+                await _available.WaitAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _readers);
         }
     }
 
@@ -78,7 +98,7 @@ internal sealed class FairInbound(SwitchMetrics? metrics) : IInboundScheduler
             _ready.Clear();
         }
         foreach (var lane in left) lane.Clear();
-        _available.Pulse();
+        _available.Set();
     }
 }
 

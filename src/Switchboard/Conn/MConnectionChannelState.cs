@@ -129,6 +129,10 @@ internal sealed class MConnectionChannelState
     private bool _recvPooled;
     private bool _discarding;
     private long _discardLength;
+    /// <summary>Size of the last multi-packet message on this channel: the next reassembly starts there, so a stream
+    /// of equal large messages costs one exact allocation each (handed to the consumer) instead of a doubling series
+    /// plus a final copy. Only a number is kept between messages, never the buffer.</summary>
+    private int _lastMessageLength;
 
     public long BytesReceived;
     public long MessagesReceived;
@@ -188,20 +192,22 @@ internal sealed class MConnectionChannelState
         var needed = _recvLength + length;
         if (_recvBuffer is null || _recvBuffer.Length < needed)
         {
-            // Grow geometrically from RecvBufferCapacity, never beyond the channel's message capacity.
-            var size = Math.Max(_recvBuffer is null ? Descriptor.RecvBufferCapacity : _recvBuffer.Length * 2, needed);
+            // Start at the previous message's size (or RecvBufferCapacity), grow geometrically, never beyond the
+            // channel's message capacity.
+            var first = Math.Max(Descriptor.RecvBufferCapacity, _lastMessageLength);
+            var size = Math.Max(_recvBuffer is null ? first : _recvBuffer.Length * 2, needed);
             size = Math.Min(size, Math.Max(needed, Descriptor.RecvMessageCapacity));
-            var pooled = size <= PooledReassemblyLimit;
-            if (pooled) size = Math.Min(PooledReassemblyLimit, Math.Max(size, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)size)));
             // The old buffer is given back as the new one is taken: it is garbage (or back in the pool) right after
-            // the copy, so the budget counts what we keep, not the moment both exist.
-            if (!_budget.TryExchangeInbound(ReassemblyBytes, size)) return false;
-            var next = pooled ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
-            if (pooled && next.Length != size)
+            // the copy, so the budget counts what we keep, not the moment both exist. When the generous size does not
+            // fit the budget, the exact size may.
+            if (!TryReserve(ref size))
             {
-                // The pool rounds up to its bucket size: charge what we really hold.
-                _budget.TryExchangeInbound(size, next.Length);
+                if (size == needed) return false;
+                size = needed;
+                if (!TryReserve(ref size, exact: true)) return false;
             }
+            var pooled = size <= PooledReassemblyLimit;
+            var next = pooled ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
             if (_recvBuffer is not null)
             {
                 _recvBuffer.AsSpan(0, _recvLength).CopyTo(next);
@@ -213,6 +219,19 @@ internal sealed class MConnectionChannelState
         data.CopyTo(_recvBuffer.AsSpan(_recvLength));
         _recvLength = needed;
         Volatile.Write(ref BytesReceived, BytesReceived + length);
+        return true;
+    }
+
+    /// <summary>Charges a reassembly buffer of <paramref name="size"/> bytes against the budget (pool sizes are powers
+    /// of two, so a pooled size is rounded up to what the pool will really hand out).</summary>
+    private bool TryReserve(ref int size, bool exact = false)
+    {
+        var candidate = size;
+        if (candidate <= PooledReassemblyLimit)
+            candidate = Math.Min(PooledReassemblyLimit, Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)candidate)));
+        if (exact && candidate > PooledReassemblyLimit) candidate = size;
+        if (!_budget.TryExchangeInbound(ReassemblyBytes, candidate)) return false;
+        size = candidate;
         return true;
     }
 
@@ -230,6 +249,7 @@ internal sealed class MConnectionChannelState
         if (!handOver && _recvPooled) ArrayPool<byte>.Shared.Return(buffer);
         _recvBuffer = null;
         _recvLength = 0;
+        _lastMessageLength = length;
         Volatile.Write(ref MessagesReceived, MessagesReceived + 1);
         Lane.Enqueue(message, charge);
         return true;
