@@ -70,6 +70,12 @@ public enum RejectReason
     Self,
     /// <summary>A limit (inbound, outbound) was reached.</summary>
     LimitReached,
+    /// <summary>
+    /// The remote's Ed25519 public key, or the R point of its handshake signature, is a point of small order (one
+    /// of the 8 points of order 1, 2, 4 or 8, in any encoding). Such a key is "signed for" without any private key,
+    /// so it authenticates nobody; CometBFT's ZIP-215 verification accepts it, Switchboard refuses it.
+    /// </summary>
+    SmallOrderKey,
 }
 
 /// <summary>A connection or peer was refused; it carries the <see cref="RejectReason"/>.</summary>

@@ -9,11 +9,29 @@ namespace Switchboard.Conn;
 
 public sealed partial class SecretConnection
 {
-    /// <summary>1 MiB: CometBFT's read limit for both handshake messages (PROTOCOL.md, life-cycle table).</summary>
-    internal const int MaxHandshakeMessageSize = 1024 * 1024;
-
     /// <summary>35: <c>uvarint(34) ‖ 0a 20 ‖ eph_pub</c>, a delimited BytesValue holding the 32-byte key.</summary>
     internal const int EphemeralMessageSize = 35;
+
+    // Both handshake messages arrive before the peer has proven anything, so each is capped at the largest body its
+    // type can have here, checked on the length prefix before a byte of the body is read or allocated. CometBFT
+    // reads up to 1 MiB for each (PROTOCOL.md 1.3); an honest peer sends 34 and 102 bytes, so the caps cost none.
+
+    /// <summary>
+    /// 34: the body of the ephemeral-key message, <c>0a 20 ‖ 32 bytes</c> — the only encoding of a BytesValue
+    /// holding a 32-byte value that any protobuf encoder produces (field 1 is the message's only field, and a
+    /// 32-byte length is one varint byte). Anything longer is not a 32-byte key and is refused as MessageTooLarge.
+    /// </summary>
+    internal const int MaxEphemeralMessageBodySize = 2 + Curve25519.KeySize;
+
+    /// <summary>
+    /// 103: the body of the largest AuthSigMessage we still answer with a typed reason. With an Ed25519 key it is
+    /// exactly 102: <c>0a 22 (0a 20 ‖ 32-byte key)</c> = 36 plus <c>12 40 ‖ 64-byte signature</c> = 66 (field
+    /// order may differ between encoders, the size may not). One byte more admits a secp256k1 key (33 bytes:
+    /// <c>0a 23 (12 21 ‖ key)</c> = 37), the other key type of tendermint.crypto.PublicKey, so that such a peer is
+    /// told AuthFailure "expected ed25519 pubkey", as CometBFT tells it, rather than MessageTooLarge. Larger keys
+    /// (BLS, ML-DSA in later CometBFT schemas) can never authenticate a p2p connection and stop at the cap.
+    /// </summary>
+    internal const int MaxAuthSigMessageBodySize = 2 + (2 + 33) + (2 + Ed25519Signer.SignatureSize);
 
     private static ReadOnlySpan<byte> TranscriptLabel => "TENDERMINT_SECRET_CONNECTION_TRANSCRIPT_HASH"u8;
     private static ReadOnlySpan<byte> LowerKeyLabel => "EPHEMERAL_LOWER_PUBLIC_KEY"u8;
@@ -31,8 +49,9 @@ public sealed partial class SecretConnection
     /// <param name="localKey">our node key, which signs the challenge.</param>
     /// <param name="cancellationToken">cancels the handshake (use a token with a deadline: CometBFT allows 3 s); the transport is closed at once.</param>
     /// <returns>the connection, with the remote's authenticated key in <see cref="RemotePublicKey"/>.</returns>
-    /// <exception cref="ProtocolViolationException">malformed, truncated or undecryptable handshake data, or a low-order ephemeral key.</exception>
-    /// <exception cref="PeerRejectedException">with <see cref="RejectReason.AuthFailure"/>: not an Ed25519 key, or a bad signature.</exception>
+    /// <exception cref="ProtocolViolationException">malformed, truncated, oversized or undecryptable handshake data, or a low-order ephemeral key.</exception>
+    /// <exception cref="PeerRejectedException">with <see cref="RejectReason.AuthFailure"/>: not an Ed25519 key, or a bad signature;
+    /// with <see cref="RejectReason.SmallOrderKey"/>: an Ed25519 key or a signature R of small order.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public static Task<SecretConnection> HandshakeAsync(Stream transport, NodeKey localKey, CancellationToken cancellationToken = default)
     {
@@ -74,7 +93,7 @@ public sealed partial class SecretConnection
             ephemeralPublic.CopyTo(hello, 3);
             var remoteHello = await ExchangeAsync(transport,
                 transport.WriteAsync(hello, cancellationToken),
-                Delimited.ReadMessageAsync(transport, BytesValue.Parser, MaxHandshakeMessageSize, cancellationToken)).ConfigureAwait(false);
+                Delimited.ReadMessageAsync(transport, BytesValue.Parser, MaxEphemeralMessageBodySize, cancellationToken)).ConfigureAwait(false);
             // Go zero-pads or truncates to 32 bytes; honest peers always send exactly 32, so anything else is refused.
             if (remoteHello.Value.Length != Curve25519.KeySize)
                 throw new ProtocolViolationException(ProtocolViolation.InvalidHandshake,
@@ -106,7 +125,7 @@ public sealed partial class SecretConnection
             });
             var remoteAuth = await ExchangeAsync(connection,
                 connection.WriteAsync(authSig, cancellationToken),
-                Delimited.ReadMessageAsync(connection, AuthSigMessage.Parser, MaxHandshakeMessageSize, cancellationToken)).ConfigureAwait(false);
+                Delimited.ReadMessageAsync(connection, AuthSigMessage.Parser, MaxAuthSigMessageBodySize, cancellationToken)).ConfigureAwait(false);
             connection.SetRemote(VerifyAuthSig(remoteAuth, challenge));
         }
         catch (Exception ex)
@@ -227,6 +246,15 @@ public sealed partial class SecretConnection
         if (message.Sig.Length != Ed25519Signer.SignatureSize)
             throw new ProtocolViolationException(ProtocolViolation.InvalidHandshake,
                 $"signature is {message.Sig.Length} bytes; want {Ed25519Signer.SignatureSize}");
+        // Stricter than CometBFT, whose ZIP-215 verification (v0.38+, curve25519-voi) accepts both: a key of small
+        // order is satisfied by signatures anyone can make (the identity with R = identity, S = 0 for any challenge),
+        // so it proves nobody's identity; an R of small order never comes from an honest signer. Checked before the
+        // signature so the reason is this one. See Ed25519Signer.HasSmallOrder.
+        if (Ed25519Signer.HasSmallOrder(publicKey.Span))
+            throw new PeerRejectedException(RejectReason.SmallOrderKey,
+                $"remote ed25519 public key {Convert.ToHexStringLower(publicKey.Span)} is a point of small order");
+        if (Ed25519Signer.HasSmallOrder(message.Sig.Span[..Ed25519Signer.PublicKeySize]))
+            throw new PeerRejectedException(RejectReason.SmallOrderKey, "the R of the remote's challenge signature is a point of small order");
         if (!Ed25519Signer.Verify(publicKey.Span, challenge, message.Sig.Span))
             throw new PeerRejectedException(RejectReason.AuthFailure, "challenge verification failed");
         return publicKey.ToByteArray();

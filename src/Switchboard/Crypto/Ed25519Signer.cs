@@ -59,11 +59,14 @@ internal static class Ed25519Signer
 
     /// <summary>
     /// Verifies a signature. Malformed keys or signatures (wrong length, not on the curve, non-canonical S)
-    /// return false rather than throwing: everything here comes from a peer.
+    /// return false rather than throwing: everything here comes from a peer. So do a public key or an R of small
+    /// order (<see cref="HasSmallOrder"/>), which BouncyCastle's RFC 8032 check would accept.
     /// </summary>
     public static bool Verify(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
     {
         if (publicKey.Length != PublicKeySize || signature.Length != SignatureSize)
+            return false;
+        if (HasSmallOrder(publicKey) || HasSmallOrder(signature[..PublicKeySize]))
             return false;
         try
         {
@@ -75,6 +78,73 @@ internal static class Ed25519Signer
             return false;
         }
     }
+
+    /// <summary>
+    /// Whether the 32-byte <paramref name="point"/> encodes one of the 8 points of small order (order 1, 2, 4 or 8:
+    /// the identity, (0, −1), (±√−1, 0) and the four points of order 8), canonically or not.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// Why: a public key A of small order satisfies the verification equation [S]B = R + [k]A for a signature
+    /// anyone can make — for the identity, R = identity and S = 0 verify for every message; for the others a few
+    /// tries of R = [r]B + T with S = r succeed — so such a key authenticates nobody, and every node that "holds" it
+    /// has the same node ID. A signature whose R has small order is never produced by an honest signer (its nonce
+    /// would be 0 mod L) and, with R = identity, S = k·a reveals the signer's private scalar.
+    /// </para>
+    /// <para>
+    /// Deviation from CometBFT: v0.38+ verifies with curve25519-voi under ZIP-215 rules, which accept small-order A
+    /// and R by design (and v0.34/v0.37's x/crypto accepts a small-order A). Honest keys and signatures are never of
+    /// small order, so refusing them costs no honest peer anything.
+    /// </para>
+    /// <para>
+    /// How: by encoding, as libsodium's <c>has_small_order</c> does. The y coordinates of the 8 points are 0, 1,
+    /// p − 1 and the two below (p = 2^255 − 19); an encoding is y (255 bits, little-endian) plus the sign bit of x,
+    /// so with the sign bit cleared the canonical encodings of all 8 points are 5 values. The only non-canonical
+    /// ones (y + p &lt; 2^255, so y &lt; 19) are p (≡ 0) and p + 1 (≡ 1); and for x = 0 (y = 1 and y = p − 1) a set sign
+    /// bit is a non-canonical "−0". Comparing with the sign bit masked covers all of them. The test suite checks
+    /// the list against the curve arithmetic.
+    /// </para>
+    /// </remarks>
+    public static bool HasSmallOrder(ReadOnlySpan<byte> point)
+    {
+        Check(point.Length, PublicKeySize, nameof(point));
+        Span<byte> y = stackalloc byte[PublicKeySize];
+        point.CopyTo(y);
+        y[^1] &= 0x7F; // the sign of x
+        var list = SmallOrderEncodings;
+        for (var i = 0; i < list.Length; i += PublicKeySize)
+        {
+            if (y.SequenceEqual(list.Slice(i, PublicKeySize)))
+                return true;
+        }
+        return false;
+    }
+
+    // The 7 y values (little-endian, sign bit clear) of SmallOrderEncodings, in this order: 0 (order 4), 1 (the
+    // identity), the order-8 y and p minus it, p − 1 (order 2), p (non-canonical 0), p + 1 (non-canonical 1).
+    private static ReadOnlySpan<byte> SmallOrderEncodings =>
+    [
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+
+        0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0,
+        0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05,
+
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f,
+        0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a,
+
+        0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+
+        0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+
+        0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+    ];
 
     private static void Check(int length, int expected, string name)
     {

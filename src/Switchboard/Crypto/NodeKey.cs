@@ -106,13 +106,19 @@ public sealed class NodeKey : IDisposable
         }
     }
 
-    /// <summary>Loads the key at <paramref name="path"/>, or generates one and saves it there if no file exists.</summary>
+    /// <summary>
+    /// Loads the key at <paramref name="path"/>, or generates one and saves it there if no file exists. Either way,
+    /// temporary files left next to it by an interrupted save are deleted.
+    /// </summary>
     /// <exception cref="NodeKeyFormatException">a file exists but is not a valid node key (it is left untouched).</exception>
     public static NodeKey LoadOrGenerate(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (File.Exists(path))
+        {
+            SweepLegacyTemporaryFiles(Path.GetFullPath(path));
             return Load(path);
+        }
         var key = Generate();
         try
         {
@@ -127,9 +133,11 @@ public sealed class NodeKey : IDisposable
     }
 
     /// <summary>
-    /// Writes the key as CometBFT does (compact JSON, no trailing newline), atomically: a temporary file in the
-    /// same directory is written, flushed to disk and renamed over <paramref name="path"/>. On Unix the file is
-    /// created with mode 0600 (owner read/write only), as CometBFT's <c>SaveAs</c> does.
+    /// Writes the key as CometBFT does (compact JSON, no trailing newline), durably: the content goes to
+    /// <c>&lt;path&gt;.tmp</c> in the same directory, is flushed to the disk, renamed over <paramref name="path"/>, and
+    /// the directory is flushed (Unix), so a crash leaves the old file or the new one. On Unix the file is created
+    /// with mode 0600 (owner read/write only), as CometBFT's <c>SaveAs</c> does; a leftover temporary file is deleted
+    /// first rather than reused, so it cannot lend the key a looser mode.
     /// </summary>
     public void Save(string path)
     {
@@ -140,10 +148,10 @@ public sealed class NodeKey : IDisposable
         // A missing folder would otherwise surface as an error about the temporary file, hiding the real cause.
         if (!Directory.Exists(directory))
             throw new DirectoryNotFoundException($"cannot save the node key to {full}: the folder {directory} does not exist");
-        var temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}.tmp");
+        SweepLegacyTemporaryFiles(full);
 
-        // 64 bytes → 88 base64 chars; prefix + suffix are < 100 bytes.
-        Span<byte> json = stackalloc byte[256];
+        // 64 bytes → 88 base64 chars; prefix + suffix are < 100 bytes. Pinned and cleared: it holds the seed.
+        var json = GC.AllocateArray<byte>(256, pinned: true);
         Span<byte> raw = stackalloc byte[GoPrivateKeySize];
         try
         {
@@ -151,34 +159,27 @@ public sealed class NodeKey : IDisposable
             _publicKey.CopyTo(raw[SeedSize..]);
             JsonPrefix.CopyTo(json);
             var length = JsonPrefix.Length;
-            Base64.EncodeToUtf8(raw, json[length..], out _, out var written);
+            Base64.EncodeToUtf8(raw, json.AsSpan(length), out _, out var written);
             length += written;
-            JsonSuffix.CopyTo(json[length..]);
+            JsonSuffix.CopyTo(json.AsSpan(length));
             length += JsonSuffix.Length;
-
-            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
-            if (!OperatingSystem.IsWindows())
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            try
-            {
-                using (var file = new FileStream(temp, options))
-                {
-                    file.Write(json[..length]);
-                    file.Flush(flushToDisk: true);
-                }
-                File.Move(temp, full, overwrite: true);
-            }
-            catch
-            {
-                File.Delete(temp);
-                throw;
-            }
+            DurableFile.Write(full, file => file.Write(json, 0, length), UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
         finally
         {
             CryptographicOperations.ZeroMemory(raw);
             CryptographicOperations.ZeroMemory(json);
         }
+    }
+
+    // Before the temporary name was fixed, Save used ".<file>.<12 random hex digits>.tmp"; such a file holds a key
+    // that never became the node's (the rename did not happen) and is removed rather than left on the disk.
+    private static void SweepLegacyTemporaryFiles(string full)
+    {
+        var prefix = "." + Path.GetFileName(full) + ".";
+        DurableFile.SweepTemporaryFiles(full, name =>
+            name.Length == prefix.Length + 12 + 4 && name.StartsWith(prefix, StringComparison.Ordinal) && name.EndsWith(".tmp", StringComparison.Ordinal)
+            && !name.AsSpan(prefix.Length, 12).ContainsAnyExcept("0123456789abcdef"));
     }
 
     /// <summary>Clears the private seed. The public key and ID stay readable.</summary>

@@ -49,8 +49,9 @@ public sealed partial class AddrBook
     public AddrBookLoadReport? LoadReport => Volatile.Read(ref _loadReport);
 
     /// <summary>
-    /// Loads <see cref="AddrBookOptions.FilePath"/> (a corrupt file is logged, moved aside to
-    /// <c>&lt;path&gt;.corrupt-&lt;UTC time&gt;</c> and the book starts empty) and starts the periodic save.
+    /// Loads <see cref="AddrBookOptions.FilePath"/> (a corrupt file is logged in one line, moved aside to
+    /// <c>&lt;path&gt;.corrupt-&lt;UTC time&gt;</c> and the book starts empty; temporary files left by an interrupted
+    /// save are deleted) and starts the periodic save.
     /// Idempotent: later calls return the first report.
     /// </summary>
     public AddrBookLoadReport Start()
@@ -105,13 +106,17 @@ public sealed partial class AddrBook
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            PexLog.AddrBookSaveFailed(_logger, Options.FilePath ?? "", ex);
+            // A full disk or a read-only folder: an operator's problem, said in one line; the next save tries again.
+            PexLog.AddrBookSaveFailed(_logger, Options.FilePath ?? "", ex.Message);
         }
     }
 
     /// <summary>
-    /// Writes the book to <see cref="AddrBookOptions.FilePath"/> atomically (temporary file, flush to disk,
-    /// rename) in a format CometBFT loads. Does nothing for a memory-only book.
+    /// Writes the book to <see cref="AddrBookOptions.FilePath"/> in a format CometBFT loads, so that a crash at any
+    /// point leaves the previous file or the new one, never a mix: the content goes to <c>&lt;path&gt;.tmp</c>, is
+    /// flushed to the disk, renamed over the file, and the folder is flushed (Unix). A temporary file left by a
+    /// process killed mid-save is replaced by the next save and removed at the next load. Does nothing for a
+    /// memory-only book.
     /// </summary>
     /// <exception cref="IOException">the file could not be written.</exception>
     public void Save()
@@ -131,38 +136,25 @@ public sealed partial class AddrBook
         {
             var directory = Path.GetDirectoryName(Path.GetFullPath(path));
             if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
-            var temp = path + ".tmp-" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray().AsSpan(0, 6));
-            try
+            DurableFile.Write(path, stream =>
             {
-                using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions
                 {
-                    using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions
-                    {
-                        // Go's json.MarshalIndent(v, "", "\t").
-                        Indented = true,
-                        IndentCharacter = '\t',
-                        IndentSize = 1,
-                    }))
-                    {
-                        writer.WriteStartObject();
-                        writer.WriteString("key", key);
-                        writer.WriteStartArray("addrs");
-                        foreach (var e in entries) WriteEntry(writer, e, null);
-                        writer.WriteEndArray();
-                        writer.WriteStartArray(BansField);
-                        foreach (var (e, wasInBook) in bans) WriteEntry(writer, e, wasInBook);
-                        writer.WriteEndArray();
-                        writer.WriteEndObject();
-                    }
-                    stream.Flush(flushToDisk: true);
-                }
-                File.Move(temp, path, overwrite: true);
-            }
-            catch
-            {
-                try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-                throw;
-            }
+                    // Go's json.MarshalIndent(v, "", "\t").
+                    Indented = true,
+                    IndentCharacter = '\t',
+                    IndentSize = 1,
+                });
+                writer.WriteStartObject();
+                writer.WriteString("key", key);
+                writer.WriteStartArray("addrs");
+                foreach (var e in entries) WriteEntry(writer, e, null);
+                writer.WriteEndArray();
+                writer.WriteStartArray(BansField);
+                foreach (var (e, wasInBook) in bans) WriteEntry(writer, e, wasInBook);
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            });
         }
     }
 
@@ -195,7 +187,10 @@ public sealed partial class AddrBook
     private AddrBookLoadReport Load()
     {
         var path = Options.FilePath;
-        if (path is null || !File.Exists(path)) return new AddrBookLoadReport(AddrBookLoadStatus.NoFile, 0, 0, 0);
+        if (path is null) return new AddrBookLoadReport(AddrBookLoadStatus.NoFile, 0, 0, 0);
+        var swept = DurableFile.SweepTemporaryFiles(path, name => IsLegacyTemporaryName(path, name));
+        if (swept > 0) PexLog.AddrBookTemporaryFilesRemoved(_logger, path, swept);
+        if (!File.Exists(path)) return new AddrBookLoadReport(AddrBookLoadStatus.NoFile, 0, 0, 0);
         try
         {
             var report = LoadFile(path);
@@ -204,13 +199,24 @@ public sealed partial class AddrBook
         }
         catch (AddrBookFormatException ex)
         {
-            var movedTo = MoveAside(path);
-            PexLog.AddrBookCorrupt(_logger, path, movedTo ?? "(could not move it)", ex);
+            // An expected condition (a file cut short, edited by hand, not ours): one line that says what was wrong
+            // and where the file went. The exception stays in the report for callers that want it.
+            var (movedTo, moveError) = MoveAside(path);
+            if (movedTo is not null) PexLog.AddrBookCorrupt(_logger, path, ex.Message, movedTo);
+            else PexLog.AddrBookCorruptNotMoved(_logger, path, ex.Message, moveError!);
             return new AddrBookLoadReport(AddrBookLoadStatus.Corrupt, 0, 0, 0, movedTo, ex);
         }
     }
 
-    private string? MoveAside(string path)
+    // Before the temporary name was fixed, saves used "<file>.tmp-" + 12 random hex digits.
+    private static bool IsLegacyTemporaryName(string path, string name)
+    {
+        var prefix = Path.GetFileName(path) + ".tmp-";
+        return name.Length == prefix.Length + 12 && name.StartsWith(prefix, StringComparison.Ordinal)
+            && name.AsSpan(prefix.Length).ContainsAnyExcept("0123456789abcdef") is false;
+    }
+
+    private (string? MovedTo, string? Error) MoveAside(string path)
     {
         var stamp = _time.GetUtcNow().ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture);
         var target = path + ".corrupt-" + stamp;
@@ -218,12 +224,11 @@ public sealed partial class AddrBook
         try
         {
             File.Move(path, target);
-            return target;
+            return (target, null);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            PexLog.AddrBookSaveFailed(_logger, target, ex);
-            return null;
+            return (null, $"to {target}: {ex.Message}");
         }
     }
 

@@ -8,11 +8,13 @@ internal static partial class PexLog
     [LoggerMessage(600, LogLevel.Information, "Address book {Path} loaded: {Loaded} entries, {Skipped} skipped, {Bans} bans")]
     public static partial void AddrBookLoaded(ILogger logger, string path, int loaded, int skipped, int bans);
 
-    [LoggerMessage(601, LogLevel.Error, "Address book {Path} is corrupt; moved to {MovedTo}, starting with an empty book")]
-    public static partial void AddrBookCorrupt(ILogger logger, string path, string movedTo, Exception error);
+    // The expected file conditions below are one line each and carry no exception (no stack trace): the reason is
+    // in the message.
+    [LoggerMessage(601, LogLevel.Error, "Address book {Path} is corrupt ({Reason}); moved it to {MovedTo} and starting with an empty book")]
+    public static partial void AddrBookCorrupt(ILogger logger, string path, string reason, string movedTo);
 
-    [LoggerMessage(602, LogLevel.Warning, "Address book file {Path} could not be written or moved")]
-    public static partial void AddrBookSaveFailed(ILogger logger, string path, Exception error);
+    [LoggerMessage(602, LogLevel.Warning, "Address book {Path} could not be saved: {Reason}")]
+    public static partial void AddrBookSaveFailed(ILogger logger, string path, string reason);
 
     [LoggerMessage(603, LogLevel.Information, "PEX: disconnecting and banning {Peer}: {Reason}")]
     public static partial void Punished(ILogger logger, string peer, string reason);
@@ -37,4 +39,10 @@ internal static partial class PexLog
 
     [LoggerMessage(610, LogLevel.Debug, "Crawler: {Address} visited: {Result}")]
     public static partial void CrawlVisited(ILogger logger, string address, string result);
+
+    [LoggerMessage(611, LogLevel.Error, "Address book {Path} is corrupt ({Reason}) and could not be moved aside ({MoveError}); starting with an empty book, which the next save writes over it")]
+    public static partial void AddrBookCorruptNotMoved(ILogger logger, string path, string reason, string moveError);
+
+    [LoggerMessage(612, LogLevel.Information, "Address book {Path}: removed {Count} temporary file(s) left by an interrupted save")]
+    public static partial void AddrBookTemporaryFilesRemoved(ILogger logger, string path, int count);
 }

@@ -5,6 +5,7 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Switchboard.Conn;
 using Switchboard.Crypto;
+using Switchboard.Tests.Crypto;
 using Switchboard.Tests.Support;
 using Switchboard.Wire;
 using Switchboard.Wire.Proto;
@@ -363,7 +364,110 @@ public class SecretConnectionHandshakeTests
     public Task DropUsersEphemeralKeyIsRejected() => ViolationAsync(EphMessage("drop users;"u8), ProtocolViolation.InvalidHandshake);
 
     [Fact]
-    public Task LongerEphemeralKeyIsRejected() => ViolationAsync(EphMessage(new byte[33]), ProtocolViolation.InvalidHandshake);
+    public Task LongerEphemeralKeyIsRejected() =>
+        // 35-byte body: above the 34 a BytesValue with 32 bytes has, so refused on its length prefix.
+        ViolationAsync(EphMessage(new byte[33]), ProtocolViolation.MessageTooLarge);
+
+    [Fact]
+    public Task ShorterEphemeralKeyIsRejected() => ViolationAsync(EphMessage(new byte[31]), ProtocolViolation.InvalidHandshake);
+
+    [Fact]
+    public async Task EphemeralMessageAbove34BytesIsRejectedOnItsPrefixBeforeTheBodyIsRead()
+    {
+        // Declares 35 bytes and sends them all: only the 1-byte prefix may be consumed (nothing allocated for the rest).
+        var incoming = new byte[] { 35, 0x0A, 33 }.Concat(new byte[33]).ToArray();
+        var transport = new ScriptedStream(incoming);
+        var ex = await Assert.ThrowsAsync<ProtocolViolationException>(() => SecretConnection.HandshakeAsync(transport, OurKey, OurEph));
+        Assert.Equal(ProtocolViolation.MessageTooLarge, ex.Violation);
+        Assert.Contains("limit of 34", ex.Message);
+        Assert.Equal(1, transport.Consumed);
+    }
+
+    [Fact]
+    public Task EphemeralMessageOfExactly34BytesIsReadInFull() =>
+        // Declares the maximum and stops short: the reader accepted the length and went on to read the body.
+        ViolationAsync([34, 0x0A, 32, 1, 2, 3], ProtocolViolation.Truncated);
+
+    [Theory]
+    [InlineData(104)]        // one above the largest AuthSigMessage we answer (secp256k1 key)
+    [InlineData(1024)]       // the whole first frame
+    [InlineData(1024 * 1024)] // CometBFT's limit
+    public async Task AuthSigMessageAbove103BytesIsRejectedOnItsPrefixBeforeTheBodyIsRead(int declared)
+    {
+        var prefix = new byte[Varint.SizeOf((ulong)declared)];
+        Varint.Write(prefix, (ulong)declared);
+        var ex = Assert.IsType<ProtocolViolationException>(await FailsAsync(PeerBytes(_ => [.. prefix, .. new byte[Math.Min(declared, 1024 - prefix.Length)]])));
+        Assert.Equal(ProtocolViolation.MessageTooLarge, ex.Violation);
+        Assert.Contains("limit of 103", ex.Message);
+    }
+
+    [Fact]
+    public async Task TheHonestAuthSigMessageIs102BytesAndTheCapsAreTheirSizes()
+    {
+        var honest = Auth(Ed(PeerKey.PublicKey.Span), new byte[64]);
+        Assert.Equal(1 + 102, honest.Length);
+        Assert.Equal(102, honest[0]);
+        var secp = Auth(new PublicKey { Secp256K1 = ByteString.CopyFrom(new byte[33]) }, new byte[64]);
+        Assert.Equal(1 + SecretConnection.MaxAuthSigMessageBodySize, secp.Length);
+        Assert.Equal(SecretConnection.EphemeralMessageSize, EphMessage(PeerEphPub()).Length);
+        Assert.Equal(SecretConnection.EphemeralMessageSize - 1, SecretConnection.MaxEphemeralMessageBodySize);
+        // And a handshake at exactly those sizes still succeeds.
+        var transport = new ScriptedStream(PeerBytes(c => Auth(Ed(PeerKey.PublicKey.Span), Signed(c, PeerKey))));
+        await using var conn = await SecretConnection.HandshakeAsync(transport, OurKey, OurEph);
+        Assert.Equal(PeerKey.Id, conn.RemoteId);
+    }
+
+    private static async Task SmallOrderAsync(byte[] incoming, string expected)
+    {
+        var ex = Assert.IsType<PeerRejectedException>(await FailsAsync(incoming));
+        Assert.Equal(RejectReason.SmallOrderKey, ex.Reason);
+        Assert.Contains(expected, ex.Message);
+    }
+
+    private static readonly byte[] IdentityPoint = Ed25519Reference.Encode(Ed25519Reference.Identity);
+
+    [Fact]
+    public Task IdentityKeyWithTheTrivialSignatureIsRefusedAsSmallOrder() =>
+        SmallOrderAsync(PeerBytes(c =>
+        {
+            var trivial = Ed25519Reference.Signature(IdentityPoint, 0); // R = identity, S = 0: "signs" every challenge
+            Assert.True(Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.Verify(trivial, 0, IdentityPoint, 0, c, 0, c.Length),
+                "precondition: without the small-order check this handshake would succeed");
+            return Auth(Ed(IdentityPoint), trivial);
+        }), "public key 0100000000000000000000000000000000000000000000000000000000000000 is a point of small order");
+
+    [Theory]
+    [InlineData("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a")] // order 8
+    [InlineData("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")] // order 2
+    public Task OtherSmallOrderKeyWithAForgedSignatureIsRefused(string key) =>
+        SmallOrderAsync(PeerBytes(c =>
+        {
+            var publicKey = Convert.FromHexString(key);
+            var forged = Ed25519Reference.ForgeForSmallOrderKey(publicKey, c);
+            Assert.True(Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.Verify(forged, 0, publicKey, 0, c, 0, c.Length),
+                "precondition: without the small-order check this handshake would succeed");
+            return Auth(Ed(publicKey), forged);
+        }), "is a point of small order");
+
+    [Theory]
+    [InlineData("0100000000000000000000000000000000000000000000000000000000000080")] // identity with a "−0" sign bit
+    [InlineData("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")] // p + 1: the identity, non-canonical
+    [InlineData("edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff")] // p with the sign bit: order 4
+    public Task NonCanonicalEncodingsOfSmallOrderKeysAreRefused(string key) =>
+        SmallOrderAsync(PeerBytes(_ => Auth(Ed(Convert.FromHexString(key)), Ed25519Reference.Signature(IdentityPoint, 0))), "is a point of small order");
+
+    [Fact]
+    public Task SignatureWithASmallOrderRIsRefused() =>
+        SmallOrderAsync(PeerBytes(c =>
+        {
+            // The peer's real key, signing with R = identity and S = k·a (nonce 0): valid under RFC 8032 alone.
+            var seed = Enumerable.Range(0x20, 32).Select(i => (byte)i).ToArray();
+            var k = Ed25519Reference.Challenge(IdentityPoint, PeerKey.PublicKey.Span, c);
+            var sig = Ed25519Reference.Signature(IdentityPoint, k * Ed25519Reference.SecretScalar(seed));
+            Assert.True(Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.Verify(sig, 0, PeerKey.PublicKey.ToArray(), 0, c, 0, c.Length),
+                "precondition: without the small-order check this handshake would succeed");
+            return Auth(Ed(PeerKey.PublicKey.Span), sig);
+        }), "R of the remote's challenge signature is a point of small order");
 
     [Fact]
     public Task EphemeralMessageOverOneMiBIsRejectedBeforeReading() =>
@@ -517,6 +621,9 @@ internal sealed class ScriptedStream(byte[] incoming, int maxChunk = int.MaxValu
     public int WriteCalls { get; private set; }
     public int ReadCalls { get; private set; }
     public bool IsDisposed { get; private set; }
+
+    /// <summary>How many of the incoming bytes have been read.</summary>
+    public int Consumed => _position;
 
     public byte[] TakeWritten()
     {

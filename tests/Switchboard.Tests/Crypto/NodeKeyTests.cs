@@ -95,6 +95,48 @@ public sealed class NodeKeyTests : IDisposable
     }
 
     [Fact]
+    public void SaveReplacesAStaleTemporaryFileWithAFreshPrivateOneAndLeavesNone()
+    {
+        var path = PathOf("node_key.json");
+        // What a kill during an earlier save could leave: this version's temporary file (given a looser mode here,
+        // which the key must not inherit) and the randomly named ones of earlier versions.
+        File.WriteAllText(path + ".tmp", new string('x', 1000));
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(path + ".tmp", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        File.WriteAllText(PathOf(".node_key.json.0123456789ab.tmp"), "an old half-written key");
+        File.WriteAllText(PathOf(".node_key.json.notours.tmp"), "not a name Save ever used");
+
+        using var key = NodeKey.Generate();
+        key.Save(path);
+        Assert.Equal([".node_key.json.notours.tmp", "node_key.json"], Directory.GetFiles(_dir).Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal));
+        if (!OperatingSystem.IsWindows())
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        using var loaded = NodeKey.Load(path);
+        Assert.Equal(key.Id, loaded.Id);
+    }
+
+    [Fact]
+    public void LoadOrGenerateRemovesWhatAnInterruptedSaveLeft()
+    {
+        var path = PathOf("node_key.json");
+        using (var key = NodeKey.Generate()) key.Save(path);
+        File.WriteAllText(path + ".tmp", "{\"priv_key\":{\"type\":\"tendermint/PrivKeyEd25519\",\"val");
+        File.WriteAllText(PathOf(".node_key.json.abcdef012345.tmp"), "{");
+        using var loaded = NodeKey.LoadOrGenerate(path);
+        Assert.Equal(["node_key.json"], Directory.GetFiles(_dir).Select(f => Path.GetFileName(f)));
+    }
+
+    [Fact]
+    public void FlushingAFolderWorksAndAMissingOneIsAnIOExceptionNamingIt()
+    {
+        DurableFile.FlushDirectory(_dir);
+        if (OperatingSystem.IsWindows()) return; // nothing is flushed there
+        var missing = PathOf("no-such-folder");
+        var ex = Assert.Throws<IOException>(() => DurableFile.FlushDirectory(missing));
+        Assert.Contains(missing, ex.Message);
+    }
+
+    [Fact]
     public void SavingIntoAMissingFolderNamesTheFolder()
     {
         using var key = NodeKey.Generate();

@@ -17,7 +17,7 @@ public sealed class GatewayTests(IgdV2Fixture igd, ITestOutputHelper output) : I
     private PortMapperOptions MapperOptions(NatProtocol protocol, TimeProvider? time = null) => new()
     {
         Protocols = [protocol],
-        AllowNonPublicExternalAddress = true, // 203.0.113.1 is TEST-NET-3 (see ../shared/upnp/README.md)
+        AllowNonPublicExternalAddress = true, // 203.0.113.1 is TEST-NET-3 (see TestData/upnp/README.md)
         TimeProvider = time ?? TimeProvider.System,
         Network = igd.LanNetwork,
     };
@@ -28,7 +28,7 @@ public sealed class GatewayTests(IgdV2Fixture igd, ITestOutputHelper output) : I
     [GatewayFact]
     public async Task Ssdp_FindsTheIgd_AndTheDescriptionYieldsItsControlUrl()
     {
-        output.WriteLine($"igd-up.sh took {igd.UpTime.TotalMilliseconds:0} ms");
+        output.WriteLine($"igd.sh up took {igd.UpTime.TotalMilliseconds:0} ms");
         var errors = new List<string>();
         var sw = Stopwatch.StartNew();
         var replies = await SsdpDiscovery.DiscoverAsync(igd.LanNetwork, null, TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(250), errors);

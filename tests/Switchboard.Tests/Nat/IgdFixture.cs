@@ -7,26 +7,27 @@ using Switchboard.Nat;
 namespace Switchboard.Tests.Nat;
 
 /// <summary>
-/// Brings the real miniupnpd gateway up with ../shared/upnp/igd-up.sh (parsing its KEY=VALUE output) and ALWAYS
-/// runs igd-down.sh afterwards: on dispose, when igd-up fails, and at process exit as a last resort.
-/// Does nothing when <see cref="GatewayPrecondition.SkipReason"/> says the tests cannot run (they are skipped).
+/// Brings the real miniupnpd gateway up with <c>TestData/upnp/igd.sh up</c> (parsing its KEY=VALUE output) and ALWAYS
+/// runs <c>igd.sh down</c> afterwards: on dispose, when <c>up</c> fails, and at process exit as a last resort. The
+/// namespaces are named after this process (<c>sbt&lt;pid&gt;-lan</c> ...), so another test run on the machine has
+/// its own. Does nothing when <see cref="GatewayPrecondition.SkipReason"/> says the tests cannot run (they are skipped).
 /// </summary>
 public abstract class IgdFixture : IDisposable
 {
-    private readonly string? _down;
+    private readonly string? _script;
+    private readonly Dictionary<string, string> _name = new() { ["IGD_NAME"] = $"sbt{Environment.ProcessId}" };
     private int _disposed;
 
     protected IgdFixture(IDictionary<string, string> settings)
     {
         if (GatewayPrecondition.SkipReason is not null) return;
-        var dir = GatewayPrecondition.UpnpDirectory!;
-        _down = Path.Combine(dir, "igd-down.sh");
+        _script = Path.Combine(GatewayPrecondition.UpnpDirectory, "igd.sh");
         AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
         var sw = Stopwatch.StartNew();
         try
         {
-            var (code, stdout, stderr) = Shell.Run(Path.Combine(dir, "igd-up.sh"), [], settings, timeoutMs: 180_000);
-            if (code != 0) throw new InvalidOperationException($"igd-up.sh failed ({code}):\n{stderr}");
+            var (code, stdout, stderr) = Shell.Run("bash", [_script, "up"], new Dictionary<string, string>(settings.Concat(_name)), timeoutMs: 180_000);
+            if (code != 0) throw new InvalidOperationException($"igd.sh up failed ({code}):\n{stderr}");
             foreach (var line in stdout.Split('\n'))
             {
                 var eq = line.IndexOf('=', StringComparison.Ordinal);
@@ -100,11 +101,13 @@ public abstract class IgdFixture : IDisposable
 
     private void Down()
     {
-        if (_down is null || Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (_script is null || Interlocked.Exchange(ref _disposed, 1) != 0) return;
         AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
         Lan?.Dispose();
         Wan?.Dispose();
-        Shell.Run(_down, [], timeoutMs: 60_000);
+        // IGD_PURGE: the logs are not needed afterwards (a failed `up` already printed their tails into the error).
+        var (code, _, stderr) = Shell.Run("bash", [_script, "down"], new Dictionary<string, string>(_name) { ["IGD_PURGE"] = "1" }, timeoutMs: 60_000);
+        if (code != 0) Console.Error.WriteLine($"igd.sh down failed ({code}): {stderr}");
     }
 
     public void Dispose()

@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Switchboard.Nat;
+using Switchboard.Tests.Support;
 
 namespace Switchboard.Tests.Nat;
 
@@ -109,27 +110,33 @@ internal static class Shell
 /// <summary>Whether the real-gateway tests can run here, and why not.</summary>
 internal static partial class GatewayPrecondition
 {
-    private static readonly Lazy<string?> s_reason = new(Check);
-
     [LibraryImport("libc")]
     private static partial uint geteuid();
 
-    /// <summary>Null when the tests can run, else the reason they are skipped.</summary>
-    public static string? SkipReason => s_reason.Value;
+    /// <summary>
+    /// Null when the gateway tests can run, else the reason they are skipped. Only the machine can be a reason (root,
+    /// Linux, iproute2): the gateway script is part of the repository, and a missing one makes the fixture fail.
+    /// </summary>
+    public static string? SkipReason => s_netns.Value;
 
-    /// <summary>Null when namespaces can be used (root + ip netns), without needing the IGD scripts.</summary>
+    /// <summary>Null when namespaces can be used (root + ip netns), for tests that build their own namespace.</summary>
     public static string? NetnsSkipReason => s_netns.Value;
 
     private static readonly Lazy<string?> s_netns = new(CheckNetns);
 
-    private static readonly Lazy<string?> s_dir = new(Locate);
+    private static readonly Lazy<string> s_dir = new(() => TestData.Folder("upnp", EnvironmentVariable, "igd.sh"));
 
-    /// <summary>../shared/upnp (scripts and captured files), or null when it is not beside the repository.</summary>
-    public static string? UpnpDirectory => s_dir.Value;
+    /// <summary>Overrides the folder of the gateway script and the captured files.</summary>
+    public const string EnvironmentVariable = "SWITCHBOARD_UPNP";
 
-    /// <summary>A captured file from ../shared/upnp; throws when the folder is missing.</summary>
-    public static byte[] ReadUpnpFile(string name) =>
-        File.ReadAllBytes(Path.Combine(UpnpDirectory ?? throw new DirectoryNotFoundException("../shared/upnp not found (set SWITCHBOARD_UPNP)"), name));
+    /// <summary>
+    /// The gateway script <c>igd.sh</c> and the captured files: <c>tests/Switchboard.Tests/TestData/upnp</c>, copied
+    /// to the test output, or <c>$SWITCHBOARD_UPNP</c>.
+    /// </summary>
+    public static string UpnpDirectory => s_dir.Value;
+
+    /// <summary>A captured file from the upnp test data.</summary>
+    public static byte[] ReadUpnpFile(string name) => File.ReadAllBytes(Path.Combine(UpnpDirectory, name));
 
     private static string? CheckNetns()
     {
@@ -144,29 +151,6 @@ internal static partial class GatewayPrecondition
         {
             return "'ip' (iproute2) is not available: " + ex.Message;
         }
-    }
-
-    private static string? Check()
-    {
-        if (CheckNetnsCached() is { } r) return r;
-        return UpnpDirectory is null ? "../shared/upnp/igd-up.sh not found beside the repository (set SWITCHBOARD_UPNP)" : null;
-    }
-
-    private static string? CheckNetnsCached() => s_netns.Value;
-
-    private static string? Locate()
-    {
-        var env = Environment.GetEnvironmentVariable("SWITCHBOARD_UPNP");
-        if (!string.IsNullOrEmpty(env) && File.Exists(Path.Combine(env, "igd-up.sh"))) return env;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "upnp");
-            if (File.Exists(Path.Combine(candidate, "igd-up.sh"))) return candidate;
-            candidate = Path.Combine(dir.FullName, "..", "shared", "upnp");
-            if (File.Exists(Path.Combine(candidate, "igd-up.sh")) && File.Exists(Path.Combine(dir.FullName, "Switchboard.slnx")))
-                return Path.GetFullPath(candidate);
-        }
-        return null;
     }
 }
 
