@@ -12,6 +12,9 @@ internal sealed class InputStream(ReadOnlyMemory<byte> input, int maxRead = int.
 
     public long Written { get; private set; }
 
+    /// <summary>Input bytes not read yet.</summary>
+    public int Remaining => input.Length - _position;
+
     public override bool CanRead => !_disposed;
     public override bool CanSeek => false;
     public override bool CanWrite => !_disposed;

@@ -94,11 +94,11 @@ internal static class WireTargets
             FuzzTargets.Check(reader.Consumed == 0, "a failed sequence read advanced the reader");
         }
 
-        // 2. Delimited messages until the stream ends: short reads (byte 0 low bits), limits from 0 to 1 MiB.
+        // 2. Delimited messages until the stream ends (at most 64): short reads (byte 0 low bits), limits from 0 to 1 MiB.
         var maxSize = (input[0] >> 3) switch { 0 => 0, 1 => 34, 2 => 103, 3 => 1024, 4 => 10240, _ => 1 << 20 };
         using var stream = new InputStream(input.AsMemory(1), (input[0] & 7) + 1);
         var typed = (input[0] & 0x80) != 0;
-        for (var i = 0; i < 64; i++)
+        for (var i = 0; i < 64 && stream.Remaining > 0; i++)
         {
             if (typed)
             {
