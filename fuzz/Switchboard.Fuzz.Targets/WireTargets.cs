@@ -28,7 +28,16 @@ internal static class WireTargets
         "Varint.TryRead (span and sequence agree) and Delimited.ReadAsync/ReadMessageAsync over a stream (byte 0: read size and limit)",
         DelimitedBody,
         ex => ex is ProtocolViolationException,
-        FuzzTargets.Linear(64 * 1024, 64));
+        // Delimited allocates the declared body (at most the limit) before reading it, by design: every caller's
+        // limit is small (34, 103, 10240). Each message needs an input byte, so a run may cost a limit per byte;
+        // the per-message check in DelimitedBody is the precise one.
+        length => 64 * 1024 + (long)Math.Min(length, MaxMessages) * (2 * MaxLimit + MessageOverhead) + 64L * length);
+
+    private const int MaxMessages = 64;
+    private const int MaxLimit = 10240;
+
+    /// <summary>What one read costs besides its body: the async state machine, a task, the parser.</summary>
+    private const int MessageOverhead = 4096;
 
     private static void Packets(IPacketCodec codec, byte[] input)
     {
@@ -95,11 +104,13 @@ internal static class WireTargets
         }
 
         // 2. Delimited messages until the stream ends (at most 64): short reads (byte 0 low bits), limits from 0 to 1 MiB.
-        var maxSize = (input[0] >> 3) switch { 0 => 0, 1 => 34, 2 => 103, 3 => 1024, 4 => 10240, _ => 1 << 20 };
+        // The limits of the callers (ephemeral key 34, AuthSig 103, NodeInfo 10240), and 0 and 1024.
+        var maxSize = ((input[0] >> 3) % 5) switch { 0 => 0, 1 => 34, 2 => 103, 3 => 1024, _ => MaxLimit };
         using var stream = new InputStream(input.AsMemory(1), (input[0] & 7) + 1);
         var typed = (input[0] & 0x80) != 0;
-        for (var i = 0; i < 64 && stream.Remaining > 0; i++)
+        for (var i = 0; i < MaxMessages && stream.Remaining > 0; i++)
         {
+            var before = GC.GetAllocatedBytesForCurrentThread();
             if (typed)
             {
                 var message = Switchboard.Wire.Delimited.ReadMessageAsync(stream, Google.Protobuf.WellKnownTypes.BytesValue.Parser, maxSize)
@@ -111,6 +122,10 @@ internal static class WireTargets
                 var body = Switchboard.Wire.Delimited.ReadAsync(stream, maxSize).AsTask().GetAwaiter().GetResult();
                 FuzzTargets.Check(body.Length <= maxSize, $"a {body.Length}-byte body above the limit {maxSize}");
             }
+            var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            // The body, and for a parsed message its copy in the BytesValue.
+            var allowed = (typed ? 2 : 1) * maxSize + MessageOverhead;
+            FuzzTargets.Check(allocated <= allowed, $"one message with the limit {maxSize} allocated {allocated} bytes");
         }
     }
 }
