@@ -28,8 +28,14 @@ internal static class StartCommand
         var seeds = new Option<string?>("--seeds") { Description = "Comma-separated id@host:port seed nodes asked for addresses (replaces pex.seeds)" };
         var pex = new Option<bool>("--pex") { Description = "Run peer exchange: --pex true|false (config pex.enabled, default true)" };
         var seedMode = new Option<bool>("--seed-mode") { Description = "Run as a seed: crawl the network, answer each peer once, then hang up (config pex.seed_mode)" };
+        var duplicateIp = new Option<bool>("--allow-duplicate-ip") { Description = "Accept several peers from one IP address: --allow-duplicate-ip true|false (config p2p.allow_duplicate_ip, default false; true for nodes on one host)" };
+        var strict = new Option<bool>("--addr-book-strict") { Description = "Keep only routable addresses in the address book: --addr-book-strict true|false (config pex.addr_book_strict, default true; false for private or one-host networks)" };
+        var maxInbound = new Option<int?>("--max-inbound-peers") { Description = "Most inbound peers (config p2p.max_num_inbound_peers, default 40)" };
+        var maxOutbound = new Option<int?>("--max-outbound-peers") { Description = "Outbound peers PEX keeps connected (config p2p.max_num_outbound_peers, default 10)" };
         var command = new Command("start", "Run a node until Ctrl-C or SIGTERM");
-        foreach (var o in new Option[] { home, laddr, peers, chainId, moniker, echo, nat, natAllowPrivate, external, seeds, pex, seedMode }) command.Options.Add(o);
+        foreach (var o in new Option[] { home, laddr, peers, chainId, moniker, echo, nat, natAllowPrivate, external, seeds, pex, seedMode,
+                     duplicateIp, strict, maxInbound, maxOutbound })
+            command.Options.Add(o);
 
         CommandSupport.SetAction(command, environment, async context =>
         {
@@ -47,6 +53,9 @@ internal static class StartCommand
             if (context.Get(external) is { } x) p2p = p2p with { ExternalAddress = x };
             if (context.Get(nat)) p2p = p2p with { Nat = true };
             if (context.Get(natAllowPrivate)) p2p = p2p with { NatAllowPrivateExternal = true };
+            if (context.IsSet(duplicateIp)) p2p = p2p with { AllowDuplicateIp = context.Get(duplicateIp) };
+            if (context.Get(maxInbound) is { } inbound) p2p = p2p with { MaxNumInboundPeers = inbound };
+            if (context.Get(maxOutbound) is { } outbound) p2p = p2p with { MaxNumOutboundPeers = outbound };
             config = config with { P2P = p2p };
             if (context.Get(chainId) is { } c) config = config with { ChainId = c };
             if (context.Get(moniker) is { } m) config = config with { Moniker = m };
@@ -55,6 +64,7 @@ internal static class StartCommand
             if (context.Get(seeds) is { } s) pexConfig = pexConfig with { Seeds = SplitList(s) };
             if (context.IsSet(pex)) pexConfig = pexConfig with { Enabled = context.Get(pex) };
             if (context.IsSet(seedMode)) pexConfig = pexConfig with { SeedMode = context.Get(seedMode) };
+            if (context.IsSet(strict)) pexConfig = pexConfig with { AddrBookStrict = context.Get(strict) };
             config = config with { Pex = pexConfig };
 
             var options = new NodeHostOptions
@@ -63,6 +73,10 @@ internal static class StartCommand
                 Reactors = config.Pex.Enabled ? [NodePex.Factory()] : [],
             };
             await using var host = new NodeHost(config, nodeHome.LoadKey(), context.LoggerFactory, options);
+            // Without a channel every peer is refused ("no common channel"): a node that can do nothing is a mistake.
+            if (host.Settings.EchoChannel is null && !config.Pex.Enabled)
+                throw new ConfigException("the node would have no channels and refuse every peer: enable peer exchange " +
+                    "(--pex true, pex.enabled) or an echo channel (--echo 0x77, diagnostics.echo_channel)");
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
             using var signals = context.Environment.HandleSignals ? new StopSignals(stop, logger) : null;
             try
@@ -72,7 +86,10 @@ internal static class StartCommand
             catch (SocketException ex)
             {
                 // Only binding can throw this far (peers' socket errors end those peers, not the node).
-                await context.Error.WriteLineAsync($"error: cannot listen on {host.Settings.Listen}: {ex.Message}");
+                var why = ex.SocketErrorCode == SocketError.AddressAlreadyInUse
+                    ? "address already in use (another process is listening there; choose another --laddr)"
+                    : ex.Message;
+                await context.Error.WriteLineAsync($"error: cannot listen on {host.Settings.Listen}: {why}");
                 return ExitCodes.Failure;
             }
             return ExitCodes.Ok;

@@ -53,6 +53,7 @@ internal sealed class NodeHost : IAsyncDisposable
     private Switch? _switch;
     private Task? _peerLog;
     private int _state; // 0 created, 1 started, 2 stopped
+    private bool _listening; // the Switch started (a failed bind leaves it false: no "stopped" line for a node that never ran)
 
     /// <summary>Checks the config (a <see cref="ConfigException"/> names the bad setting). The host owns <paramref name="key"/>.</summary>
     public NodeHost(NodeConfig config, NodeKey key, ILoggerFactory loggerFactory, NodeHostOptions? options = null)
@@ -113,6 +114,7 @@ internal sealed class NodeHost : IAsyncDisposable
         var events = _switch.WatchPeersAsync(CancellationToken.None);
         _peerLog = LogPeersAsync(events);
         await _switch.StartAsync(Settings.Listen, cancellationToken).ConfigureAwait(false);
+        _listening = true;
         CliLog.NodeStarted(_logger, Id.ToString(), switchOptions.Moniker, switchOptions.Network,
             ListenAddress?.DialString ?? "(not listening)", _switch.NodeInfo!.ListenAddr);
     }
@@ -140,7 +142,7 @@ internal sealed class NodeHost : IAsyncDisposable
         if (_switch is not null) await _switch.StopAsync().ConfigureAwait(false);
         if (_peerLog is not null) await _peerLog.ConfigureAwait(false);
         if (PortMapper is { } mapper) await mapper.DisposeAsync().ConfigureAwait(false);
-        CliLog.NodeStopped(_logger, Id.ToString());
+        if (_listening) CliLog.NodeStopped(_logger, Id.ToString());
     }
 
     public async ValueTask DisposeAsync()

@@ -9,6 +9,9 @@ internal static partial class TransportLog
     [LoggerMessage(300, LogLevel.Debug, "Inbound connection from {Remote} rejected: {Reason}")]
     public static partial void InboundRejected(ILogger logger, IPEndPoint remote, string reason);
 
+    [LoggerMessage(303, LogLevel.Information, "Inbound connection from {Remote} refused: {Reason}{Suppressed}")]
+    public static partial void InboundRefused(ILogger logger, IPEndPoint remote, string reason, string suppressed);
+
     [LoggerMessage(301, LogLevel.Information, "Listening on {Address}")]
     public static partial void Listening(ILogger logger, string address);
 

@@ -215,7 +215,7 @@ public class NodeCommandTests
         var result = await _cli.RunAsync(["start", "--home", home.Path, "--laddr", $"tcp://127.0.0.1:{port}"], deadline.Token);
 
         Assert.True(result.ExitCode == 1, result.ToString());
-        Assert.Contains($"error: cannot listen on 127.0.0.1:{port}", result.Error);
+        Assert.Contains($"error: cannot listen on 127.0.0.1:{port}: address already in use", result.Error);
     }
 
     [Fact]
