@@ -43,4 +43,7 @@ internal static partial class CliLog
 
     [LoggerMessage(9012, LogLevel.Warning, "{Peer} is a private or loopback address, which a strict address book (addr_book_strict) drops: for a private or one-host network use --addr-book-strict false{DuplicateIpHint}")]
     public static partial void StrictBookWithPrivatePeer(ILogger logger, string peer, string duplicateIpHint);
+
+    [LoggerMessage(9013, LogLevel.Warning, "instrumentation.prometheus is on, but this version serves no metrics endpoint yet; ignored")]
+    public static partial void MetricsNotServed(ILogger logger);
 }

@@ -17,19 +17,19 @@ internal static class StartCommand
     public static Command Create(CliEnvironment environment)
     {
         var home = CommandSupport.Home();
-        var laddr = new Option<string?>("--laddr") { Description = "Listen address tcp://IP:PORT (config p2p.listen_address; default tcp://0.0.0.0:26656)" };
+        var laddr = new Option<string?>("--laddr") { Description = "Listen address tcp://IP:PORT (config p2p.laddr; default tcp://0.0.0.0:26656)" };
         var peers = new Option<string?>("--persistent-peers") { Description = "Comma-separated id@host:port peers to keep connected (replaces p2p.persistent_peers)" };
-        var chainId = CommandSupport.ChainId("Chain ID (config chain_id)");
+        var chainId = CommandSupport.ChainId("Chain ID (config switchboard.chain_id, else the genesis file's)");
         var moniker = new Option<string?>("--moniker") { Description = "Node name (config moniker)" };
-        var echo = new Option<string?>("--echo") { Description = "Echo every message received on this channel (e.g. 0x77) back to its sender (config diagnostics.echo_channel)" };
-        var nat = new Option<bool>("--nat") { Description = "Map the listen port on the gateway (UPnP/NAT-PMP) and advertise the external endpoint (config p2p.nat)" };
-        var natAllowPrivate = new Option<bool>("--nat-allow-private") { Description = "With --nat, accept a gateway whose external address is private or reserved, i.e. a gateway itself behind NAT (config p2p.nat_allow_private_external)" };
+        var echo = new Option<string?>("--echo") { Description = "Echo every message received on this channel (e.g. 0x77) back to its sender (config switchboard.echo_channel)" };
+        var nat = new Option<bool>("--nat") { Description = "Map the listen port on the gateway (UPnP/NAT-PMP) and advertise the external endpoint (config switchboard.nat)" };
+        var natAllowPrivate = new Option<bool>("--nat-allow-private") { Description = "With --nat, accept a gateway whose external address is private or reserved, i.e. a gateway itself behind NAT (config switchboard.nat_allow_private_external)" };
         var external = new Option<string?>("--external-address") { Description = "HOST:PORT to advertise instead of the bound address (config p2p.external_address)" };
-        var seeds = new Option<string?>("--seeds") { Description = "Comma-separated id@host:port seed nodes asked for addresses (replaces pex.seeds)" };
-        var pex = new Option<bool>("--pex") { Description = "Run peer exchange: --pex true|false (config pex.enabled, default true)" };
-        var seedMode = new Option<bool>("--seed-mode") { Description = "Run as a seed: crawl the network, answer each peer once, then hang up (config pex.seed_mode)" };
+        var seeds = new Option<string?>("--seeds") { Description = "Comma-separated id@host:port seed nodes asked for addresses (replaces p2p.seeds)" };
+        var pex = new Option<bool>("--pex") { Description = "Run peer exchange: --pex true|false (config p2p.pex, default true)" };
+        var seedMode = new Option<bool>("--seed-mode") { Description = "Run as a seed: crawl the network, answer each peer once, then hang up (config p2p.seed_mode)" };
         var duplicateIp = new Option<bool>("--allow-duplicate-ip") { Description = "Accept several peers from one IP address: --allow-duplicate-ip true|false (config p2p.allow_duplicate_ip, default false; true for nodes on one host)" };
-        var strict = new Option<bool>("--addr-book-strict") { Description = "Keep only routable addresses in the address book: --addr-book-strict true|false (config pex.addr_book_strict, default true; false for private or one-host networks)" };
+        var strict = new Option<bool>("--addr-book-strict") { Description = "Keep only routable addresses in the address book: --addr-book-strict true|false (config p2p.addr_book_strict, default true; false for private or one-host networks)" };
         var maxInbound = new Option<int?>("--max-inbound-peers") { Description = "Most inbound peers (config p2p.max_num_inbound_peers, default 40)" };
         var maxOutbound = new Option<int?>("--max-outbound-peers") { Description = "Outbound peers PEX keeps connected (config p2p.max_num_outbound_peers, default 10)" };
         var command = new Command("start", "Run a node until Ctrl-C or SIGTERM");
@@ -41,6 +41,7 @@ internal static class StartCommand
         {
             var logger = context.LoggerFactory.CreateLogger("Switchboard.Cli.Start");
             var nodeHome = new NodeHome(context.Get(home));
+            nodeHome.CheckNoLegacyConfig();
             if (!nodeHome.IsInitialised)
             {
                 var init = nodeHome.Init();
@@ -72,11 +73,12 @@ internal static class StartCommand
                 Home = nodeHome.Root,
                 Reactors = config.Pex.Enabled ? [NodePex.Factory()] : [],
             };
-            await using var host = new NodeHost(config, nodeHome.LoadKey(), context.LoggerFactory, options);
+            await using var host = new NodeHost(config, nodeHome.LoadKey(config), context.LoggerFactory, options);
+            if (config.Instrumentation.Prometheus) CliLog.MetricsNotServed(logger);
             // Without a channel every peer is refused ("no common channel"): a node that can do nothing is a mistake.
             if (host.Settings.EchoChannel is null && !config.Pex.Enabled)
                 throw new ConfigException("the node would have no channels and refuse every peer: enable peer exchange " +
-                    "(--pex true, pex.enabled) or an echo channel (--echo 0x77, diagnostics.echo_channel)");
+                    "(--pex true, p2p.pex) or an echo channel (--echo 0x77, switchboard.echo_channel)");
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
             using var signals = context.Environment.HandleSignals ? new StopSignals(stop, logger) : null;
             try

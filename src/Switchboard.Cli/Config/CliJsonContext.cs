@@ -17,7 +17,6 @@ namespace Switchboard.Cli.Config;
     ReadCommentHandling = JsonCommentHandling.Skip,
     AllowTrailingCommas = true,
     Converters = [typeof(DurationJsonConverter)])]
-[JsonSerializable(typeof(NodeConfig))]
 [JsonSerializable(typeof(ProbeReport))]
 [JsonSerializable(typeof(SendReport))]
 [JsonSerializable(typeof(List<CrawlNodeReport>))]

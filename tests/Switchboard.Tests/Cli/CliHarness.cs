@@ -111,7 +111,7 @@ public sealed class TempHome : IDisposable
 
     public string KeyPath => System.IO.Path.Combine(Path, "config", "node_key.json");
 
-    public string ConfigPath => System.IO.Path.Combine(Path, "config", "config.json");
+    public string ConfigPath => System.IO.Path.Combine(Path, "config", "config.toml");
 
     public void Dispose()
     {

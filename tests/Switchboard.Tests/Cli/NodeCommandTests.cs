@@ -27,8 +27,8 @@ public class NodeCommandTests
         Assert.Equal(0, (await _cli.RunAsync("init", "--home", home.Path)).ExitCode);
         var text = File.ReadAllText(home.ConfigPath);
         File.WriteAllText(home.ConfigPath, text
-            .Replace("\"allow_duplicate_ip\": false", "\"allow_duplicate_ip\": true", StringComparison.Ordinal)
-            .Replace("\"chain_id\": \"switchboard\"", $"\"chain_id\": \"{Chain}\"", StringComparison.Ordinal));
+            .Replace("allow_duplicate_ip = false", "allow_duplicate_ip = true", StringComparison.Ordinal)
+            .Replace("chain_id = \"switchboard\"", $"chain_id = \"{Chain}\"", StringComparison.Ordinal));
         return await _cli.StartNodeAsync(home, ["--laddr", "tcp://127.0.0.1:0", "--echo", "0x77", "--moniker", "cli-echo", .. extra]);
     }
 
