@@ -17,6 +17,7 @@ internal static class SwitchboardCli
         root.Options.Add(new HelpOption());
         root.Options.Add(new VersionOption());
         root.Options.Add(CommandSupport.LogLevelOption);
+        root.Options.Add(CommandSupport.LogFormatOption);
         root.Subcommands.Add(InitCommand.Create(environment));
         root.Subcommands.Add(ShowNodeIdCommand.Create(environment));
         root.Subcommands.Add(StartCommand.Create(environment));

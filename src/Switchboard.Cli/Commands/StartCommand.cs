@@ -39,15 +39,13 @@ internal static class StartCommand
 
         CommandSupport.SetAction(command, environment, async context =>
         {
-            var logger = context.LoggerFactory.CreateLogger("Switchboard.Cli.Start");
             var nodeHome = new NodeHome(context.Get(home));
             nodeHome.CheckNoLegacyConfig();
-            if (!nodeHome.IsInitialised)
-            {
-                var init = nodeHome.Init();
-                CliLog.HomeInitialised(logger, nodeHome.Root, init.NodeId.ToString());
-            }
+            InitResult? init = nodeHome.IsInitialised ? null : nodeHome.Init();
             var config = nodeHome.LoadConfig();
+            context.UseConfigLogging(config);
+            var logger = context.LoggerFactory.CreateLogger("Switchboard.Cli.Start");
+            if (init is { } created) CliLog.HomeInitialised(logger, nodeHome.Root, created.NodeId.ToString());
             var p2p = config.P2P;
             if (context.Get(laddr) is { } l) p2p = p2p with { ListenAddress = l };
             if (context.Get(peers) is { } p) p2p = p2p with { PersistentPeers = SplitList(p) };

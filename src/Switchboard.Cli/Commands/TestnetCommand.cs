@@ -66,7 +66,7 @@ internal static class TestnetCommand
         public async Task<int> ExecuteAsync()
         {
             // The nodes log at Warning unless --log-level was given: at Information, nine nodes' peer lines would bury the table.
-            using var nodeLogging = context.IsSet(CommandSupport.LogLevelOption) ? null : context.Environment.CreateLoggerFactory(LogLevel.Warning);
+            using var nodeLogging = context.IsSet(CommandSupport.LogLevelOption) ? null : context.Environment.CreateLoggerFactory(context.LogSettings with { Level = LogLevel.Warning });
             var loggerFactory = nodeLogging ?? context.LoggerFactory;
             var logger = context.LoggerFactory.CreateLogger("Switchboard.Cli.Testnet");
             var root = Directory.CreateTempSubdirectory("switchboard-testnet-").FullName;

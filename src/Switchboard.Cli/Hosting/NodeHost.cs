@@ -160,12 +160,14 @@ internal sealed class NodeHost : IAsyncDisposable
             switch (e)
             {
                 case PeerAdded added:
-                    CliLog.PeerAdded(_logger, added.Peer.Id.ToString(), added.Peer.IsOutbound ? "outbound" : "inbound",
-                        added.Peer.NodeInfo.Moniker, added.Peer.SocketAddress.DialString, count);
+                    using (_logger.BeginScope(CliLogging.PeerScope(added.Peer.Id.ToString(), added.Peer.SocketAddress.DialString)))
+                        CliLog.PeerAdded(_logger, added.Peer.Id.ToString(), added.Peer.IsOutbound ? "outbound" : "inbound",
+                            added.Peer.NodeInfo.Moniker, added.Peer.SocketAddress.DialString, count);
                     break;
                 case PeerRemoved removed:
-                    CliLog.PeerRemoved(_logger, removed.Peer.Id.ToString(), removed.Peer.SocketAddress.DialString,
-                        removed.Reason.ToString(), count);
+                    using (_logger.BeginScope(CliLogging.PeerScope(removed.Peer.Id.ToString(), removed.Peer.SocketAddress.DialString)))
+                        CliLog.PeerRemoved(_logger, removed.Peer.Id.ToString(), removed.Peer.SocketAddress.DialString,
+                            removed.Reason.ToString(), count);
                     break;
             }
         }

@@ -17,9 +17,16 @@ public sealed class CliHarness
 {
     public ConcurrentQueue<string> Logs { get; } = new();
 
+    /// <summary>The level and format the last command run asked its logging for.</summary>
+    internal LogSettings? LastLogSettings { get; private set; }
+
     internal CliEnvironment Environment(Action<NodeHost>? nodeStarted = null) => new()
     {
-        CreateLoggerFactory = level => LoggerFactory.Create(b => b.SetMinimumLevel(level).AddProvider(new QueueLoggerProvider(Logs))),
+        CreateLoggerFactory = settings =>
+        {
+            LastLogSettings = settings;
+            return LoggerFactory.Create(b => b.SetMinimumLevel(settings.Level).AddProvider(new QueueLoggerProvider(Logs)));
+        },
         NodeStarted = nodeStarted,
         HandleSignals = false,
     };
