@@ -74,13 +74,44 @@ internal static class CommandSupport
         Recursive = true,
     };
 
+    /// <summary>
+    /// A boolean option: alone it means true (<c>--seed-mode</c>), or it takes <c>true</c>/<c>false</c>
+    /// (<c>--pex false</c>); anything else is an error naming the option, instead of System.CommandLine's
+    /// "Unrecognized command or argument".
+    /// </summary>
+    public static Option<bool> Flag(string name, string description)
+    {
+        lock (FlagNames) FlagNames.Add(name);
+        return new Option<bool>(name)
+    {
+        Description = description,
+        Arity = ArgumentArity.ZeroOrOne,
+        CustomParser = result =>
+        {
+            if (result.Tokens.Count == 0) return true;
+            var text = result.Tokens[0].Value;
+            if (bool.TryParse(text, out var value)) return value;
+            result.AddError(text.StartsWith('-')
+                ? $"unknown option '{text}'"
+                : $"{name}: \"{text}\" is not true or false");
+            return false;
+        },
+    };
+    }
+
+    /// <summary>
+    /// Names of the <see cref="Flag"/> options: System.CommandLine hands a boolean option only "true" or "false", so
+    /// "--pex maybe" reaches the error list as an unrecognized "maybe", which is reported against the flag instead.
+    /// </summary>
+    public static readonly HashSet<string> FlagNames = [];
+
     public static Option<string> Home(string? description = null) => new("--home")
     {
         Description = description ?? $"Node home directory (default: ${NodeHome.EnvironmentVariable}, else ~/.switchboard)",
         DefaultValueFactory = _ => NodeHome.DefaultRoot(),
     };
 
-    public static Option<bool> Json() => new("--json") { Description = "Print one JSON object instead of text" };
+    public static Option<bool> Json() => Flag("--json", "Print one JSON object instead of text");
 
     public static Option<string?> ChainId(string description) => new("--chain-id") { Description = description };
 

@@ -109,7 +109,7 @@ internal static class ProbeRunner
         output.WriteLine($"  version      {n.Version}");
         output.WriteLine(string.Create(c, $"  protocol     p2p {n.P2PVersion}, block {n.BlockVersion}, app {n.AppVersion}"));
         output.WriteLine($"  listen_addr  {n.ListenAddr}");
-        output.WriteLine($"  channels     {(n.Channels.Length == 0 ? "(none)" : string.Join(' ', Enumerable.Range(0, n.Channels.Length / 2).Select(i => n.Channels.Substring(2 * i, 2))))}");
+        output.WriteLine($"  channels     {Addresses.FormatChannels(Convert.FromHexString(n.Channels))}");
         output.WriteLine($"  tx_index     {(n.TxIndex.Length == 0 ? "(empty)" : n.TxIndex)}");
         output.WriteLine($"  rpc_address  {(n.RpcAddress.Length == 0 ? "(none)" : n.RpcAddress)}");
     }
@@ -128,7 +128,7 @@ internal static class ProbeCommand
         var timeout = CommandSupport.Timeout(DefaultTimeout, "Limit for the TCP connect and for the handshake");
         var channels = new Option<string?>("--channels")
         {
-            Description = "Comma-separated channel ids in hex to announce, e.g. 40,20,77 (default: CometBFT's standard channels and 77)",
+            Description = "Comma-separated channel ids to announce, hex: 0x40,0x20,0x77 or 40,20,77 (default: CometBFT's standard channels and 0x77)",
         };
         var command = new Command("probe", "Connect to a node, complete the handshake, print its NodeInfo (exit 0) or why it refused us (exit 1)");
         command.Arguments.Add(target);
@@ -144,7 +144,7 @@ internal static class ProbeCommand
             {
                 var report = await ProbeRunner.RunAsync(address, key, chainId, moniker, announced, context.Get(timeout) ?? DefaultTimeout,
                     context.LoggerFactory, context.CancellationToken);
-                if (context.Get(json)) await context.Out.WriteLineAsync(JsonSerializer.Serialize(report, CliJsonContext.Default.ProbeReport));
+                if (context.Get(json)) await context.Out.WriteLineAsync(JsonSerializer.Serialize(report, CliJsonContext.Output.ProbeReport));
                 else ProbeRunner.Print(report, context.Out);
                 return report.Ok ? ExitCodes.Ok : ExitCodes.Failure;
             }
@@ -170,7 +170,7 @@ internal static class ProbeCommand
         var result = new List<byte>();
         foreach (var item in StartCommand.SplitList(text))
         {
-            if (!Addresses.TryParseChannel(item.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? item : "0x" + item, out var channel, out var error))
+            if (!Addresses.TryParseChannel(item, out var channel, out var error))
                 throw new ConfigException($"--channels: {error}");
             result.Add(channel);
         }

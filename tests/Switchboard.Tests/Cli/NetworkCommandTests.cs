@@ -93,7 +93,7 @@ public class NetworkCommandTests
 
             Assert.True(text.ExitCode == 0, text.ToString());
             Assert.Matches(@"ID +ADDRESS +MONIKER +VERSION +NETWORK +CHANNELS +STATUS", text.Output);
-            foreach (var id in expected) Assert.Matches($@"{id}  127\.0\.0\.1:\d+ +testnet-\S+ +\S+ +{Chain} +00(77)? +reachable, \d+ address", text.Output);
+            foreach (var id in expected) Assert.Matches($@"{id}  127\.0\.0\.1:\d+ +testnet-\S+ +\S+ +{Chain} +0x00( 0x77)? +reachable, \d+ address", text.Output);
             Assert.Contains("4 nodes visited, 4 reachable, 4 discovered", text.Output);
         }
         finally

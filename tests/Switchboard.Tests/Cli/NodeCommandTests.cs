@@ -86,7 +86,7 @@ public class NodeCommandTests
         Assert.Contains($"id           {node.Id}", text.Output);
         Assert.Contains("moniker      cli-echo", text.Output);
         Assert.Contains($"network      {Chain}", text.Output);
-        Assert.Contains("channels     77 00", text.Output); // echo, and PEX (on by default in start)
+        Assert.Contains("channels     0x77 0x00", text.Output); // echo, and PEX (on by default in start)
         Assert.Equal(0, json.ExitCode);
         using var doc = JsonDocument.Parse(json.Output);
         var info = doc.RootElement.GetProperty("node_info");
