@@ -46,4 +46,7 @@ internal static partial class CliLog
 
     [LoggerMessage(9013, LogLevel.Warning, "instrumentation.prometheus is on, but this version serves no metrics endpoint yet; ignored")]
     public static partial void MetricsNotServed(ILogger logger);
+
+    [LoggerMessage(9014, LogLevel.Information, "Status API on {Address}: /net_info, /status, /health")]
+    public static partial void StatusApiServing(ILogger logger, string address);
 }

@@ -144,7 +144,7 @@ internal static class CliLogging
     /// malformed file — and so need their message, not a stack trace.
     /// </summary>
     public static bool IsExpected(Exception exception) => exception is P2PException or IOException or SocketException
-        or OperationCanceledException or ObjectDisposedException or TimeoutException or JsonException or FormatException
+        or OperationCanceledException or ObjectDisposedException or TimeoutException or JsonException
         or InvalidDataException or UnauthorizedAccessException;
 
     /// <summary>Wraps <paramref name="inner"/> so that an expected exception is written as ": message" at the end of the line instead of as a stack trace.</summary>

@@ -30,6 +30,7 @@ internal static partial class SwitchboardCli
         root.Subcommands.Add(TestnetCommand.Create(environment));
         root.Subcommands.Add(BenchCommand.Create(environment));
         root.Subcommands.Add(DemoCommand.Create(environment));
+        root.Subcommands.Add(NetInfoCommand.Create(environment));
         root.Subcommands.Add(VersionCommand.Create(environment));
         root.Subcommands.Add(GenNodeKeyCommand.Create(environment));
         root.Subcommands.Add(ResetAddrBookCommand.Create(environment));

@@ -31,10 +31,11 @@ internal static class StartCommand
         var duplicateIp = CommandSupport.Flag("--allow-duplicate-ip", "Accept several peers from one IP address: --allow-duplicate-ip true|false (config p2p.allow_duplicate_ip, default false; true for nodes on one host)");
         var strict = CommandSupport.Flag("--addr-book-strict", "Keep only routable addresses in the address book: --addr-book-strict true|false (config p2p.addr_book_strict, default true; false for private or one-host networks)");
         var maxInbound = new Option<int?>("--max-inbound-peers") { Description = "Most inbound peers (config p2p.max_num_inbound_peers, default 40)" };
+        var rpcLaddr = new Option<string?>("--rpc-laddr") { Description = "Status API address tcp://IP:PORT, \"\" for none (config rpc.laddr; default tcp://127.0.0.1:26657)" };
         var maxOutbound = new Option<int?>("--max-outbound-peers") { Description = "Outbound peers PEX keeps connected (config p2p.max_num_outbound_peers, default 10)" };
         var command = new Command("start", "Run a node until Ctrl-C or SIGTERM");
         foreach (var o in new Option[] { home, laddr, peers, chainId, moniker, echo, nat, natAllowPrivate, external, seeds, pex, seedMode,
-                     duplicateIp, strict, maxInbound, maxOutbound })
+                     duplicateIp, strict, maxInbound, maxOutbound, rpcLaddr })
             command.Options.Add(o);
 
         CommandSupport.SetAction(command, environment, async context =>
@@ -58,6 +59,7 @@ internal static class StartCommand
             config = config with { P2P = p2p };
             if (context.Get(chainId) is { } c) config = config with { ChainId = c };
             if (context.Get(moniker) is { } m) config = config with { Moniker = m };
+            if (context.IsSet(rpcLaddr)) config = config with { Rpc = new RpcConfig { Laddr = context.Get(rpcLaddr) ?? "" } };
             if (context.Get(echo) is { } e) config = config with { Diagnostics = config.Diagnostics with { EchoChannel = e } };
             var pexConfig = config.Pex;
             if (context.Get(seeds) is { } s) pexConfig = pexConfig with { Seeds = SplitList(s) };
@@ -70,6 +72,7 @@ internal static class StartCommand
             {
                 Home = nodeHome.Root,
                 Reactors = config.Pex.Enabled ? [NodePex.Factory()] : [],
+                ServeStatusApi = true,
             };
             await using var host = new NodeHost(config, nodeHome.LoadKey(config), context.LoggerFactory, options);
             if (config.Instrumentation.Prometheus) CliLog.MetricsNotServed(logger);
@@ -90,6 +93,11 @@ internal static class StartCommand
                     ? "address already in use (another process is listening there; choose another --laddr)"
                     : ex.Message;
                 await context.Error.WriteLineAsync($"error: cannot listen on {host.Settings.Listen}: {why}");
+                return ExitCodes.Failure;
+            }
+            catch (ListenException ex)
+            {
+                await context.Error.WriteLineAsync($"error: {ex.Message}");
                 return ExitCodes.Failure;
             }
             return ExitCodes.Ok;

@@ -19,6 +19,9 @@ internal sealed record NodeSettings
     public required IReadOnlyList<DialAddress> PersistentPeers { get; init; }
     public required IReadOnlyList<DialAddress> Seeds { get; init; }
     public required byte? EchoChannel { get; init; }
+
+    /// <summary>Where the status API listens (<c>rpc.laddr</c>); null when it is empty (off).</summary>
+    public required IPEndPoint? Rpc { get; init; }
     public required SwitchOptions Switch { get; init; }
     public required TransportOptions Transport { get; init; }
 
@@ -60,7 +63,8 @@ internal sealed record NodeSettings
         NotNegative("switchboard.mconnection.flush_coalescing_delay", mc.FlushCoalescingDelay);
         if (mc.InboundQueueCapacity < 1) throw Invalid("switchboard.mconnection.inbound_queue_capacity", "must be at least 1");
         if (config.Instrumentation.MaxOpenConnections < 0) throw Invalid("instrumentation.max_open_connections", "must not be negative (0 = unlimited)");
-        if (!string.IsNullOrEmpty(config.Rpc.Laddr) && !Addresses.TryParseListen(config.Rpc.Laddr, out _, out error)) throw Invalid("rpc.laddr", error);
+        IPEndPoint? rpc = null;
+        if (!string.IsNullOrEmpty(config.Rpc.Laddr) && !Addresses.TryParseListen(config.Rpc.Laddr, out rpc, out error)) throw Invalid("rpc.laddr", error);
         if (string.IsNullOrWhiteSpace(pex.AddrBookFile)) throw Invalid("p2p.addr_book_file", "must not be empty");
         // A seed is a PEX service; CometBFT refuses seed_mode without pex as well.
         if (pex.SeedMode && !pex.Enabled) throw Invalid("p2p.seed_mode", "needs p2p.pex = true (a seed is a PEX service)");
@@ -122,6 +126,7 @@ internal sealed record NodeSettings
             PersistentPeers = persistent,
             Seeds = seeds,
             EchoChannel = echo,
+            Rpc = rpc,
             Switch = switchOptions,
             Transport = transport,
         };

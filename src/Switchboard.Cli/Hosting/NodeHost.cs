@@ -37,6 +37,12 @@ internal sealed record NodeHostOptions
     /// <summary>The node's home directory, for files a plug-in keeps there (address book); null for an ephemeral node.</summary>
     public string? Home { get; init; }
 
+    /// <summary>
+    /// Serve the status API (<see cref="StatusApi"/>) on the config's <c>rpc.laddr</c> once the Switch listens (an
+    /// empty laddr = off). Off by default: only <c>start</c> serves it, a testnet's or a test's nodes do not.
+    /// </summary>
+    public bool ServeStatusApi { get; init; }
+
     /// <summary>Port mapping settings used when <c>p2p.nat</c> is on (the host fills in the logger factory).</summary>
     public PortMapperOptions PortMapper { get; init; } = new();
 }
@@ -87,6 +93,9 @@ internal sealed class NodeHost : IAsyncDisposable
     /// <summary>The gateway mapping when <c>p2p.nat</c> is on and it succeeded.</summary>
     public PortMapper? PortMapper { get; private set; }
 
+    /// <summary>The status API when <see cref="NodeHostOptions.ServeStatusApi"/> is on and <c>rpc.laddr</c> is set.</summary>
+    public StatusApi? StatusApi { get; private set; }
+
     /// <summary>The echo reactor when <c>diagnostics.echo_channel</c> is set.</summary>
     public EchoReactor? Echo { get; private set; }
 
@@ -115,6 +124,22 @@ internal sealed class NodeHost : IAsyncDisposable
         _peerLog = LogPeersAsync(events);
         await _switch.StartAsync(Settings.Listen, cancellationToken).ConfigureAwait(false);
         _listening = true;
+        if (_options.ServeStatusApi && Settings.Rpc is { } rpc)
+        {
+            try
+            {
+                StatusApi = await StatusApi.StartAsync(this, rpc, LoggerFactory, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException ex)
+            {
+                var reason = ex.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse }
+                    || ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase)
+                    ? "address already in use (another process, e.g. a CometBFT node, serves RPC there; choose another --rpc-laddr or rpc.laddr, or \"\" for none)"
+                    : ex.Message;
+                throw new ListenException($"cannot serve the status API on {rpc}: {reason}", ex);
+            }
+            CliLog.StatusApiServing(_logger, StatusApi.Address.ToString().TrimEnd('/'));
+        }
         CliLog.NodeStarted(_logger, Id.ToString(), switchOptions.Moniker, switchOptions.Network,
             ListenAddress?.DialString ?? "(not listening)", _switch.NodeInfo!.ListenAddr);
     }
@@ -139,6 +164,7 @@ internal sealed class NodeHost : IAsyncDisposable
     public async Task StopAsync()
     {
         if (Interlocked.Exchange(ref _state, 2) != 1) return;
+        if (StatusApi is { } api) await api.DisposeAsync().ConfigureAwait(false);
         if (_switch is not null) await _switch.StopAsync().ConfigureAwait(false);
         if (_peerLog is not null) await _peerLog.ConfigureAwait(false);
         if (PortMapper is { } mapper) await mapper.DisposeAsync().ConfigureAwait(false);
@@ -203,3 +229,6 @@ internal sealed class NodeHost : IAsyncDisposable
         return Settings.ExternalAddress ?? external.ToString();
     }
 }
+
+/// <summary>Something the node must listen on (the status API) could not be bound: exit 1 with the reason.</summary>
+internal sealed class ListenException(string message, Exception? innerException = null) : Exception(message, innerException);

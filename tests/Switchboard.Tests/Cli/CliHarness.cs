@@ -52,7 +52,9 @@ public sealed class CliHarness
     {
         var started = new TaskCompletionSource<NodeHost>(TaskCreationOptions.RunContinuationsAsynchronously);
         var stop = new CancellationTokenSource();
-        var run = Task.Run(() => RunAsync(["start", "--home", home.Path, .. args], stop.Token, host => started.TrySetResult(host)));
+        // The status API binds a free loopback port unless the test chooses (never the default 26657).
+        string[] rpc = args.Contains("--rpc-laddr") ? [] : ["--rpc-laddr", "tcp://127.0.0.1:0"];
+        var run = Task.Run(() => RunAsync(["start", "--home", home.Path, .. rpc, .. args], stop.Token, host => started.TrySetResult(host)));
         var first = await Task.WhenAny(started.Task, run);
         if (first == run) throw new InvalidOperationException($"start ended before listening: {await run}");
         var node = await started.Task;

@@ -32,7 +32,7 @@ public partial class LogFormatTests
             var dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "dotnet";
             var psi = new ProcessStartInfo(dotnet) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
             foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Switchboard.Cli.dll"), "start", "--home", home.Path,
-                         "--laddr", "tcp://127.0.0.1:0", "--pex", "false", "--echo", "0x77" }.Concat(args))
+                         "--laddr", "tcp://127.0.0.1:0", "--rpc-laddr", "tcp://127.0.0.1:0", "--pex", "false", "--echo", "0x77" }.Concat(args))
                 psi.ArgumentList.Add(a);
             _process = Process.Start(psi)!;
             _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Lines.Enqueue(e.Data); };
