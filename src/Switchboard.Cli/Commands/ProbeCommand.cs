@@ -99,6 +99,11 @@ internal static class ProbeRunner
         if (report.Error is { } error)
         {
             output.WriteLine(string.Create(c, $"probe {report.Target}: FAILED after {report.HandshakeMs:0.0} ms: {error}"));
+            // A node that refuses a connection before or during the handshake just closes it (as CometBFT does), so
+            // all the dialer sees is a truncated handshake; the refusing node logs the reason.
+            if (error is { Kind: "protocol_violation", Reason: nameof(ProtocolViolation.Truncated) } or { Kind: "connection_lost" })
+                output.WriteLine("  the node closed the connection during the handshake: it may have refused us (duplicate IP, " +
+                    "connection limit, a filter); its log has an \"Inbound connection from … refused\" line with the reason");
             return;
         }
         var n = report.NodeInfo!;

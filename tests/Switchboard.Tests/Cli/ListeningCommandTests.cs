@@ -48,6 +48,26 @@ public class ListeningCommandTests
     }
 
     [Fact]
+    public async Task ADuplicateIpRefusalIsExplainedOnBothSides()
+    {
+        using var aHome = CliHarness.NewHome();
+        using var bHome = CliHarness.NewHome();
+        await using var a = await _cli.StartNodeAsync(aHome, "--laddr", "tcp://127.0.0.1:0", "--echo", "0x77");
+        await using var b = await _cli.StartNodeAsync(bHome, "--laddr", "tcp://127.0.0.1:0", "--pex", "false", "--echo", "0x77",
+            "--persistent-peers", a.Address);
+        await Eventually.TrueAsync(() => a.Host.Switch.Peers.Count == 1, "b connected to a");
+
+        // A second connection from 127.0.0.1 while allow_duplicate_ip is off: a closes it before the handshake.
+        var probe = await _cli.RunAsync("probe", a.Address);
+
+        Assert.Equal(1, probe.ExitCode);
+        Assert.Contains("protocol violation (Truncated)", probe.Output);
+        Assert.Contains("it may have refused us", probe.Output);
+        await Eventually.TrueAsync(() => _cli.Logs.Any(l => l.Contains("refused: Filtered: duplicate IP 127.0.0.1 (allow_duplicate_ip is off)",
+            StringComparison.Ordinal)), "a logged why it refused the probe");
+    }
+
+    [Fact]
     public async Task ANodeWithoutChannelsIsRefusedAtStartSayingWhatToEnable()
     {
         using var home = CliHarness.NewHome();
