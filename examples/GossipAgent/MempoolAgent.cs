@@ -14,7 +14,14 @@ namespace GossipAgent;
 public sealed class MempoolAgent
 {
     /// <summary>0x30: CometBFT's mempool channel.</summary>
-    public static readonly ChannelDescriptor Channel = new(0x30, Priority: 5) { SendQueueCapacity = 1000, RecvMessageCapacity = 1 << 20 };
+    /// <remarks>Gossip: when a peer floods us faster than we take its transactions, its newest are dropped (they will come
+    /// again from other peers) instead of pausing its connection.</remarks>
+    public static readonly ChannelDescriptor Channel = new(0x30, Priority: 5)
+    {
+        SendQueueCapacity = 1000,
+        RecvMessageCapacity = 1 << 20,
+        FullMode = ChannelFullMode.DropNewest,
+    };
 
     private readonly AgentChannel _channel;
     private readonly Switch _switch;
@@ -51,12 +58,28 @@ public sealed class MempoolAgent
     {
         try
         {
+            var catchUps = new List<Task>();
             await foreach (var e in _switch.WatchPeersAsync(cancellationToken))
             {
                 if (e is not PeerAdded added) continue;
-                foreach (var tx in _pool.Values)
-                    await _channel.SendAsync(added.Peer, tx, cancellationToken);
+                // Each new peer is caught up on its own task: waiting for one slow peer's queue here would hold up
+                // every peer that connects after it.
+                catchUps.RemoveAll(t => t.IsCompleted);
+                catchUps.Add(SendPoolAsync(added.Peer, cancellationToken));
             }
+            await Task.WhenAll(catchUps);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task SendPoolAsync(IPeer peer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (var tx in _pool.Values)
+                if (!await _channel.SendAsync(peer, tx, cancellationToken)) return; // gone, or not reading
         }
         catch (OperationCanceledException)
         {

@@ -19,12 +19,30 @@ public sealed class AgentChannel
     /// <summary>The channel's descriptor.</summary>
     public ChannelDescriptor Descriptor => _reactor.Descriptor;
 
-    /// <summary>Incoming messages on this channel from every peer, in arrival order per peer. One reader at a time.</summary>
-    public IAsyncEnumerable<Envelope> ReadAllAsync(CancellationToken cancellationToken = default) =>
-        _reactor.Inbox.ReadAllAsync(cancellationToken);
+    /// <summary>
+    /// Incoming messages on this channel from every peer: in arrival order per peer, round robin across peers (one
+    /// flooding peer cannot starve the others). Ends when the Switch stops. One reader at a time.
+    /// </summary>
+    public async IAsyncEnumerable<Envelope> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            var (ok, envelope) = await _reactor.Inbox.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (!ok) yield break;
+            yield return envelope;
+        }
+    }
 
     /// <summary>Waits for the next message.</summary>
-    public ValueTask<Envelope> ReadAsync(CancellationToken cancellationToken = default) => _reactor.Inbox.ReadAsync(cancellationToken);
+    /// <exception cref="ChannelClosedException">The Switch stopped.</exception>
+    public async ValueTask<Envelope> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        var (ok, envelope) = await _reactor.Inbox.ReadAsync(cancellationToken).ConfigureAwait(false);
+        return ok ? envelope : throw new ChannelClosedException("the switch stopped");
+    }
+
+    /// <summary>Takes the next message if one is waiting.</summary>
+    public bool TryRead(out Envelope envelope) => _reactor.Inbox.TryRead(out envelope);
 
     /// <summary>Queues <paramref name="message"/> to every connected peer that has this channel, without waiting; returns how many accepted it.</summary>
     public int TryBroadcast(ReadOnlyMemory<byte> message) =>
@@ -45,17 +63,15 @@ public sealed class AgentChannel
 
 /// <summary>
 /// The reactor that registers an <see cref="AgentChannel"/>'s descriptor. It has no receive loop: the agent reads the
-/// Switch's bounded inbound queue for the channel directly (<see cref="Inbox"/>), so the queue's full policy applies
-/// to the agent as it does to any reactor.
+/// Switch's fair inbound queue for the channel directly (<see cref="Inbox"/>), so the channel's budget and full policy
+/// apply to the agent as to any reactor.
 /// </summary>
-internal sealed class AgentReactor(ChannelDescriptor descriptor, InboundQueueOptions queue) : Reactor($"agent-0x{descriptor.Id:x2}")
+internal sealed class AgentReactor(ChannelDescriptor descriptor) : Reactor($"agent-0x{descriptor.Id:x2}")
 {
     public ChannelDescriptor Descriptor { get; } = descriptor;
 
-    public override InboundQueueOptions InboundQueue { get; } = queue;
-
     /// <summary>Set by the Switch when the reactor is registered.</summary>
-    public ChannelReader<Envelope> Inbox { get; internal set; } = Channel.CreateBounded<Envelope>(1).Reader;
+    public FairInbound Inbox { get; internal set; } = new(null);
 
     public override IReadOnlyList<ChannelDescriptor> GetChannels() => [Descriptor];
 

@@ -9,6 +9,19 @@ namespace Switchboard;
 /// <param name="Message">The message bytes; owned by the receiver.</param>
 public readonly record struct Envelope(IPeer Source, byte ChannelId, ReadOnlyMemory<byte> Message)
 {
+    /// <summary>
+    /// Answers the sender on the same channel without ever waiting: the safe way to reply from a reactor or agent
+    /// loop that serves many peers. If the sender's send queue for the channel (or its byte budget) is full, the sender
+    /// is not reading what it asks for: it is disconnected (<see cref="DisconnectKind.SlowPeer"/>) and false is
+    /// returned. Replies to one peer keep their order.
+    /// </summary>
+    /// <returns>True when queued.</returns>
+    public bool Reply(ReadOnlyMemory<byte> message) =>
+        Source is Peer peer ? peer.Reply(ChannelId, message) : Source.TrySend(ChannelId, message);
+
+    /// <summary>Encodes <paramref name="message"/> and answers with <see cref="Reply(ReadOnlyMemory{byte})"/>.</summary>
+    public bool Reply(IMessage message) => Reply(message.ToByteArray());
+
     /// <summary>Decodes the message as a protobuf type; a decoding failure is the sender's protocol violation.</summary>
     /// <exception cref="ProtocolViolationException">the bytes are not a valid <typeparamref name="T"/> (the Switch disconnects the sender when a reactor lets it escape).</exception>
     public T Decode<T>(MessageParser<T> parser) where T : IMessage<T>

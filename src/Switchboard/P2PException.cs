@@ -100,3 +100,41 @@ public sealed class P2PTimeoutException : P2PException
     /// <summary>The limit that was exceeded.</summary>
     public TimeSpan Timeout { get; }
 }
+
+/// <summary>Why flow control ended a connection (<see cref="FlowControlException.Fault"/>).</summary>
+public enum FlowControlFault
+{
+    /// <summary>Our consumer of a back-pressure channel did not take messages for
+    /// <see cref="Conn.MConnectionOptions.MaxReadPause"/>: the fault is local, the peer did nothing wrong.</summary>
+    LocalConsumerStalled,
+    /// <summary>The peer went over its byte budget on a channel whose policy is
+    /// <see cref="Conn.ChannelFullMode.DisconnectPeer"/>.</summary>
+    PeerOverBudget,
+    /// <summary>A write to the peer made no progress for <see cref="Conn.MConnectionOptions.WriteStallTimeout"/>:
+    /// the peer (or the network) stopped reading.</summary>
+    WriteStalled,
+    /// <summary>Reading was paused for <see cref="Conn.MConnectionOptions.MaxReadPause"/> because the connection's
+    /// budget was full of our unsent messages to the peer: it sends but does not read.</summary>
+    PeerNotReading,
+}
+
+/// <summary>A connection was closed by flow control: a stalled local consumer, a peer over its budget, or a write
+/// that made no progress. <see cref="IsLocalFault"/> says which side is to blame.</summary>
+public sealed class FlowControlException : P2PException
+{
+    /// <summary>Creates the exception.</summary>
+    public FlowControlException(FlowControlFault fault, byte? channelId, string message) : base(message)
+    {
+        Fault = fault;
+        ChannelId = channelId;
+    }
+
+    /// <summary>What happened.</summary>
+    public FlowControlFault Fault { get; }
+
+    /// <summary>The channel concerned, when there is one.</summary>
+    public byte? ChannelId { get; }
+
+    /// <summary>True when the cause is on our side (a slow local consumer), not the peer's.</summary>
+    public bool IsLocalFault => Fault == FlowControlFault.LocalConsumerStalled;
+}

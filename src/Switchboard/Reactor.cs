@@ -3,32 +3,19 @@ using Switchboard.Peers;
 
 namespace Switchboard;
 
-/// <summary>What the Switch does when a reactor's inbound queue is full.</summary>
-public enum InboundFullMode
-{
-    /// <summary>Wait: the sending peer's connection stops reading until there is room (TCP back-pressure).</summary>
-    BackPressure,
-    /// <summary>Drop the message and disconnect the sending peer as too slow to serve.</summary>
-    DisconnectPeer,
-}
-
-/// <summary>The bounded queue between the connections and a reactor's <see cref="Reactor.ReceiveAsync"/>.</summary>
-public sealed record InboundQueueOptions
-{
-    /// <summary>Messages held before <see cref="FullMode"/> applies. Default 1024.</summary>
-    public int Capacity { get; init; } = 1024;
-
-    /// <summary>Policy when full. Default <see cref="InboundFullMode.BackPressure"/>.</summary>
-    public InboundFullMode FullMode { get; init; } = InboundFullMode.BackPressure;
-}
-
 /// <summary>
 /// An application protocol on one or more channels (CometBFT's Reactor). The Switch calls, per peer:
 /// <see cref="InitPeer"/>, then starts the connection (so <see cref="ReceiveAsync"/> may run before
 /// <see cref="AddPeerAsync"/>), then <see cref="AddPeerAsync"/>; on disconnect <see cref="RemovePeerAsync"/> after
 /// the connection has stopped. <see cref="ReceiveAsync"/> runs on the reactor's own loop, one message at a time,
-/// never on a connection's I/O loop: a slow reactor delays only its own queue.
+/// never on a connection's I/O loop: a slow reactor delays only its own channels. Messages come from each peer's own
+/// byte-bounded queue per channel (<see cref="ChannelDescriptor.RecvQueueBytes"/>, policy
+/// <see cref="ChannelDescriptor.FullMode"/>), taken in round-robin order across peers, so one flooding peer cannot
+/// starve the others. Per peer and channel the order is the arrival order.
 /// </summary>
+/// <remarks>Never await one peer's <see cref="IPeer.SendAsync"/> in <see cref="ReceiveAsync"/>: it holds up every other
+/// peer's messages until that peer reads. Answer with <see cref="Envelope.Reply(ReadOnlyMemory{byte})"/> (never waits; disconnects a peer that
+/// does not read its answers) or <see cref="IPeer.TrySend"/>.</remarks>
 public abstract class Reactor
 {
     /// <summary>Creates a reactor with a name used in logs.</summary>
@@ -39,9 +26,6 @@ public abstract class Reactor
 
     /// <summary>The Switch this reactor was added to (set by <see cref="Switch.AddReactor"/>).</summary>
     public Switch? Switch { get; internal set; }
-
-    /// <summary>Queue settings for inbound messages. Override to change them.</summary>
-    public virtual InboundQueueOptions InboundQueue { get; } = new();
 
     /// <summary>The channels this reactor owns; ids must be unique across reactors.</summary>
     public abstract IReadOnlyList<ChannelDescriptor> GetChannels();

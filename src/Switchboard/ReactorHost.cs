@@ -1,74 +1,103 @@
-using System.Diagnostics.Metrics;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Switchboard.Conn;
+using Switchboard.Internal;
 using Switchboard.Peers;
 
 namespace Switchboard;
 
-/// <summary>Runs one reactor: its bounded inbound queue and the loop that calls ReceiveAsync.</summary>
-internal sealed class ReactorHost
+/// <summary>
+/// The fair inbound queue of one reactor or agent: a ring of the (peer, channel) lanes that have messages. Each
+/// read takes one message from the lane at the head and, if that lane has more, moves it to the tail — so with N
+/// busy lanes a message waits behind at most N − 1 others however much one peer sends (round robin by message).
+/// Lanes enter the ring when they become non-empty; the ring holds each lane at most once.
+/// </summary>
+internal sealed class FairInbound(SwitchMetrics? metrics) : IInboundScheduler
 {
-    private readonly Channel<Envelope> _queue;
-    private readonly Switch _switch;
-    private readonly ILogger _logger;
-    private Task? _loop;
-    private long _dropped;
+    private readonly object _gate = new();
+    private readonly Queue<InboundLane> _ready = new();
+    private readonly AsyncPulse _available = new();
+    private bool _completed;
 
-    public ReactorHost(Reactor reactor, Switch owner, ILogger logger)
+    /// <summary>Lanes with messages now.</summary>
+    public int ReadyLanes { get { lock (_gate) return _ready.Count; } }
+
+    public void Schedule(InboundLane lane)
     {
-        Reactor = reactor;
-        _switch = owner;
-        _logger = logger;
-        var options = reactor.InboundQueue;
-        if (options.Capacity < 1) throw new ArgumentException($"reactor {reactor.Name}: inbound queue capacity must be at least 1");
-        _queue = Channel.CreateBounded<Envelope>(new BoundedChannelOptions(options.Capacity)
+        lock (_gate)
         {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+            if (_completed)
+            {
+                lane.Clear();
+                return;
+            }
+            _ready.Enqueue(lane);
+        }
+        _available.Pulse();
     }
 
-    public Reactor Reactor { get; }
+    /// <summary>Takes the next message in fair order without waiting.</summary>
+    public bool TryRead(out Envelope envelope)
+    {
+        lock (_gate)
+        {
+            while (_ready.TryDequeue(out var lane))
+            {
+                if (!lane.TryDequeue(out var message, out var more)) continue;
+                if (more) _ready.Enqueue(lane);
+                var peer = (IPeer)lane.Owner!;
+                if (metrics is not null && peer is Peer p) metrics.MessageReceived(p, lane.ChannelId, message.Length);
+                envelope = new Envelope(peer, lane.ChannelId, message);
+                return true;
+            }
+        }
+        envelope = default;
+        return false;
+    }
 
-    /// <summary>Messages dropped because the queue was full under <see cref="InboundFullMode.DisconnectPeer"/>.</summary>
-    public long Dropped => Interlocked.Read(ref _dropped);
+    /// <summary>The next message in fair order; false once <see cref="Complete"/> was called and nothing is left.</summary>
+    public async ValueTask<(bool Ok, Envelope Envelope)> ReadAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var available = _available.Task;
+            if (TryRead(out var envelope)) return (true, envelope);
+            lock (_gate)
+                if (_completed) return (false, default);
+            await available.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
 
-    public int Queued => _queue.Reader.Count;
+    /// <summary>No more messages: waiting readers end; lanes still in the ring are dropped (their bytes returned).</summary>
+    public void Complete()
+    {
+        InboundLane[] left;
+        lock (_gate)
+        {
+            _completed = true;
+            left = [.. _ready];
+            _ready.Clear();
+        }
+        foreach (var lane in left) lane.Clear();
+        _available.Pulse();
+    }
+}
 
-    /// <summary>The queue itself: an agent reads it directly instead of through a loop and a second queue.</summary>
-    public ChannelReader<Envelope> Reader => _queue.Reader;
+/// <summary>Runs one reactor: its fair inbound queue and the loop that calls ReceiveAsync.</summary>
+internal sealed class ReactorHost(Reactor reactor, Switch owner, ILogger logger, SwitchMetrics metrics)
+{
+    private Task? _loop;
+
+    public Reactor Reactor { get; } = reactor;
+
+    public FairInbound Inbound { get; } = new(metrics);
 
     public void Start(CancellationToken stopping)
     {
         // Agents consume the queue themselves (AgentChannel.ReadAllAsync); only real reactors need the loop.
-        if (Reactor is not AgentReactor) _loop = Task.Run(() => RunAsync(stopping), CancellationToken.None);
-    }
-
-    public ValueTask EnqueueAsync(Peer source, byte channelId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
-    {
-        var envelope = new Envelope(source, channelId, message);
-        if (_queue.Writer.TryWrite(envelope)) return ValueTask.CompletedTask;
-        if (Reactor.InboundQueue.FullMode == InboundFullMode.DisconnectPeer)
+        if (Reactor is not AgentReactor)
         {
-            Interlocked.Increment(ref _dropped);
-            SwitchMetrics.MessagesDropped.Add(1, new KeyValuePair<string, object?>("reactor", Reactor.Name));
-            _switch.StopPeerInBackground(source, new DisconnectReason(DisconnectKind.SlowPeer, false,
-                $"reactor {Reactor.Name}'s inbound queue is full ({Reactor.InboundQueue.Capacity} messages)"));
-            return ValueTask.CompletedTask;
-        }
-        return WaitAsync(envelope, cancellationToken);
-    }
-
-    private async ValueTask WaitAsync(Envelope envelope, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _queue.Writer.WriteAsync(envelope, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException)
-        {
-            // The reactor stopped; the message has nowhere to go.
+            using (ExecutionContext.SuppressFlow())
+                _loop = Task.Run(() => RunAsync(stopping), CancellationToken.None);
         }
     }
 
@@ -76,8 +105,10 @@ internal sealed class ReactorHost
     {
         try
         {
-            await foreach (var envelope in _queue.Reader.ReadAllAsync(stopping).ConfigureAwait(false))
+            while (true)
             {
+                var (ok, envelope) = await Inbound.ReadAsync(stopping).ConfigureAwait(false);
+                if (!ok) return;
                 try
                 {
                     await Reactor.ReceiveAsync(envelope, stopping).ConfigureAwait(false);
@@ -89,11 +120,11 @@ internal sealed class ReactorHost
                 catch (Exception ex)
                 {
                     // CometBFT: a reactor panic on a message disconnects its sender; the process keeps running.
-                    SwitchLog.ReactorReceiveFailed(_logger, Reactor.Name, envelope.Source.Id.ToString(), ex);
+                    SwitchLog.ReactorReceiveFailed(logger, Reactor.Name, envelope.Source.Id.ToString(), ex);
                     if (envelope.Source is Peer peer)
-                        _switch.StopPeerInBackground(peer, new DisconnectReason(
+                        owner.StopPeerInBackground(peer, new DisconnectReason(
                             ex is ProtocolViolationException ? DisconnectKind.ProtocolError : DisconnectKind.StoppedForError,
-                            false, $"reactor {Reactor.Name}: {ex.Message}", ex));
+                            ex is ProtocolViolationException, $"reactor {Reactor.Name}: {ex.Message}", ex));
                 }
             }
         }
@@ -105,17 +136,7 @@ internal sealed class ReactorHost
 
     public async Task StopAsync()
     {
-        _queue.Writer.TryComplete();
+        Inbound.Complete();
         if (_loop is not null) await _loop.ConfigureAwait(false);
     }
-}
-
-/// <summary>System.Diagnostics.Metrics instruments, named after CometBFT's p2p metrics.</summary>
-internal static class SwitchMetrics
-{
-    public static readonly Meter Meter = new("Switchboard.P2P");
-    public static readonly UpDownCounter<int> Peers = Meter.CreateUpDownCounter<int>("cometbft_p2p_peers", description: "Number of connected peers");
-    public static readonly Counter<long> MessagesDropped = Meter.CreateCounter<long>("switchboard_p2p_messages_dropped_total", description: "Inbound messages dropped because a reactor queue was full");
-    public static readonly Counter<long> PeerReceiveBytes = Meter.CreateCounter<long>("cometbft_p2p_peer_receive_bytes_total", "By", "Bytes of complete messages received, by channel");
-    public static readonly Counter<long> Disconnects = Meter.CreateCounter<long>("switchboard_p2p_disconnects_total", description: "Peers removed, by reason");
 }

@@ -1,3 +1,4 @@
+using Switchboard.Conn;
 using Switchboard.Crypto;
 using Switchboard.Peers;
 using Switchboard.Transport;
@@ -8,10 +9,10 @@ public sealed partial class Switch
 {
     // Peer-set changes, reactor AddPeer/RemovePeer calls and events are serialised by this lock, so reactors see
     // Init → Add → Remove per peer in order and a reconnecting peer is never added before its old
-    // incarnation was removed (PROTOCOL.md 5.1).
+    // incarnation was removed (PROTOCOL.md 5.1). Connections are never drained while it is held.
     private readonly SemaphoreSlim _peerLock = new(1, 1);
     private readonly Dictionary<NodeId, Peer> _peers = [];
-    private readonly HashSet<Task> _background = [];
+    private readonly Dictionary<NodeId, Task> _removing = [];
     private volatile IReadOnlyList<IPeer> _peerSnapshot = [];
 
     /// <summary>The connected peers (a snapshot).</summary>
@@ -48,47 +49,23 @@ public sealed partial class Switch
     /// <summary>True when <paramref name="id"/> is one of the configured persistent peers.</summary>
     public bool IsPersistentPeer(NodeId id) => _persistent.ContainsKey(id);
 
-    private void RunInBackground(Func<Task> work)
-    {
-        lock (_background)
-        {
-            var task = Task.Run(async () =>
-            {
-                try
-                {
-                    await work().ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-                {
-                    // Shutting down.
-                }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
-                {
-                    // Background work must never take the switch (or its StopAsync) down with it.
-                    SwitchLog.BackgroundFailed(_logger, ex);
-                }
-            });
-            _background.Add(task);
-            task.ContinueWith(t => { lock (_background) _background.Remove(t); }, TaskScheduler.Default);
-        }
-    }
-
-    private async Task WaitForBackgroundAsync()
-    {
-        while (true)
-        {
-            Task[] pending;
-            lock (_background) pending = [.. _background];
-            if (pending.Length == 0) return;
-            await Task.WhenAll(pending).ConfigureAwait(false);
-        }
-    }
+    private void RunInBackground(Func<Task> work) => _background.Run(work, () => _stopping.IsCancellationRequested);
 
     /// <summary>Adds an upgraded connection as a peer, resolving a duplicate by the deterministic tie-break.</summary>
     private async Task AddPeerAsync(TransportConnection conn)
     {
         var id = conn.NodeInfo.Id;
-        await _peerLock.WaitAsync().ConfigureAwait(false);
+        // An earlier incarnation of this peer that is still being stopped is removed (reactors' RemovePeer) before
+        // the new one is added: wait for it outside the lock, since its close runs outside the lock too.
+        while (true)
+        {
+            await _peerLock.WaitAsync().ConfigureAwait(false);
+            Task? removal;
+            lock (_removing) _removing.TryGetValue(id, out removal);
+            if (removal is null) break;
+            _peerLock.Release();
+            await removal.ConfigureAwait(false);
+        }
         Peer? peer = null;
         try
         {
@@ -107,8 +84,15 @@ public sealed partial class Switch
                     await conn.DisposeAsync().ConfigureAwait(false);
                     return;
                 }
-                await RemovePeerLockedAsync(existing, new DisconnectReason(DisconnectKind.Duplicate, false,
-                    "replaced by a newer connection to the same peer")).ConfigureAwait(false);
+                // Replaced under the lock: an abort without flush, so it is quick.
+                if (existing.TryBeginStop())
+                {
+                    var reason = new DisconnectReason(DisconnectKind.Duplicate, false, "replaced by a newer connection to the same peer");
+                    existing.StopReason = reason;
+                    Detach(existing);
+                    await existing.CloseAsync(null, Options.TimeProvider).ConfigureAwait(false);
+                    await PeerRemovedLockedAsync(existing, reason).ConfigureAwait(false);
+                }
             }
             if (!conn.IsOutbound && !_unconditional.Contains(id) && NumInboundPeers >= Options.MaxInboundPeers)
             {
@@ -116,15 +100,26 @@ public sealed partial class Switch
                 await conn.DisposeAsync().ConfigureAwait(false);
                 return;
             }
-            peer = new Peer(this, conn, IsPersistentPeer(id), _unconditional.Contains(id), Options.TimeProvider.GetUtcNow());
+            var added = peer = new Peer(this, conn, IsPersistentPeer(id), _unconditional.Contains(id), Options.TimeProvider.GetUtcNow());
             foreach (var r in _reactors) r.Reactor.InitPeer(peer);
-            peer.Start(_channels, Options.Connection, LoggerFactory.CreateLogger("Switchboard.MConnection"));
+            var hooks = new MConnectionHooks(
+                SchedulerFor: channel => _byChannel[channel]!.Inbound,
+                OnClosed: added.OnConnectionClosed,
+                Heartbeat: _heartbeat,
+                SharedPool: _pool,
+                LaneOwner: added,
+                OnDropped: (channel, bytes) =>
+                {
+                    Metrics.Dropped(channel, bytes);
+                    added.NoteDrop();
+                });
+            peer.Start(_channels, Options.Connection, hooks, LoggerFactory.CreateLogger("Switchboard.MConnection"));
             lock (_peers)
             {
                 _peers[id] = peer;
                 _peerSnapshot = [.. _peers.Values];
             }
-            SwitchMetrics.Peers.Add(1);
+            Metrics.PeerAdded();
             foreach (var r in _reactors) await r.Reactor.AddPeerAsync(peer, _stopping.Token).ConfigureAwait(false);
             SwitchLog.PeerAdded(_logger, peer.ToString());
             Publish(new PeerAdded(peer));
@@ -133,6 +128,13 @@ public sealed partial class Switch
         {
             SwitchLog.PeerRejected(_logger, id.ToString(), $"failed to start: {ex.Message}");
             StopPeerInBackground(peer, new DisconnectReason(DisconnectKind.StoppedForError, false, ex.Message, ex));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Before the peer existed (a reactor's InitPeer threw, or the MConnection refused the channels): the
+            // connection and its transport slot must not leak.
+            SwitchLog.PeerRejected(_logger, id.ToString(), $"failed to start: {ex.Message}");
+            await conn.DisposeAsync().ConfigureAwait(false);
         }
         finally
         {
@@ -177,37 +179,73 @@ public sealed partial class Switch
         return StopPeerAsync(p, new DisconnectReason(DisconnectKind.Graceful, false, reason), flush: true);
     }
 
+    /// <summary>
+    /// Stops a peer in three steps so that no lock is held while its connection drains: under the peer lock it leaves
+    /// the peer set; outside it the connection is flushed (bounded by <see cref="SwitchOptions.GracefulStopTimeout"/>)
+    /// or aborted; under the lock again reactors' RemovePeer runs and the event is published. A new connection from the
+    /// same peer waits for the last step (<see cref="AddPeerAsync"/>), so reactors still see Remove before the next Add.
+    /// </summary>
     private async Task StopPeerAsync(Peer peer, DisconnectReason reason, bool flush = false)
     {
+        bool member;
+        TaskCompletionSource? removed = null;
         await _peerLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            await RemovePeerLockedAsync(peer, reason, flush).ConfigureAwait(false);
+            if (!peer.TryBeginStop()) return;
+            peer.StopReason = reason;
+            member = Detach(peer);
+            if (member)
+            {
+                removed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                lock (_removing) _removing[peer.Id] = removed.Task;
+            }
         }
         finally
         {
             _peerLock.Release();
         }
-    }
-
-    private async Task RemovePeerLockedAsync(Peer peer, DisconnectReason reason, bool flush = false)
-    {
-        if (!peer.TryBeginStop()) return;
-        peer.StopReason = reason;
-        await peer.CloseAsync(flush, CancellationToken.None).ConfigureAwait(false);
-        var wasMember = false;
-        lock (_peers)
+        try
         {
-            if (_peers.TryGetValue(peer.Id, out var current) && ReferenceEquals(current, peer))
+            await peer.CloseAsync(flush ? Options.GracefulStopTimeout : null, Options.Connection.TimeProvider).ConfigureAwait(false);
+            if (!member) return;
+            await _peerLock.WaitAsync().ConfigureAwait(false);
+            try
             {
-                _peers.Remove(peer.Id);
-                _peerSnapshot = [.. _peers.Values];
-                wasMember = true;
+                await PeerRemovedLockedAsync(peer, reason).ConfigureAwait(false);
+            }
+            finally
+            {
+                _peerLock.Release();
             }
         }
-        if (!wasMember) return;
-        SwitchMetrics.Peers.Add(-1);
-        SwitchMetrics.Disconnects.Add(1, new KeyValuePair<string, object?>("reason", reason.Kind.ToString()));
+        finally
+        {
+            if (removed is not null)
+            {
+                lock (_removing)
+                    if (_removing.TryGetValue(peer.Id, out var t) && t == removed.Task) _removing.Remove(peer.Id);
+                removed.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>Takes the peer out of the set if it is the current incarnation of its ID.</summary>
+    private bool Detach(Peer peer)
+    {
+        lock (_peers)
+        {
+            if (!_peers.TryGetValue(peer.Id, out var current) || !ReferenceEquals(current, peer)) return false;
+            _peers.Remove(peer.Id);
+            _peerSnapshot = [.. _peers.Values];
+            return true;
+        }
+    }
+
+    /// <summary>The peer's connection has stopped: reactors, metrics, log, event, persistent redial.</summary>
+    private async Task PeerRemovedLockedAsync(Peer peer, DisconnectReason reason)
+    {
+        Metrics.PeerRemoved(reason);
         foreach (var r in _reactors)
         {
             try

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Switchboard.Conn;
 using Switchboard.Crypto;
+using Switchboard.Internal;
 using Switchboard.Peers;
 using Switchboard.Transport;
 
@@ -12,6 +13,11 @@ namespace Switchboard;
 /// Owns the peers: accepts and dials through an <see cref="ITransport"/>, enforces limits, keeps persistent
 /// peers connected, routes each channel to the reactor (or agent) that registered it, and publishes peer events.
 /// </summary>
+/// <remarks>
+/// Inbound messages never pass through a shared queue: each (peer, channel) has its own byte-bounded queue, and a
+/// reactor or agent takes messages from its peers' queues in round-robin order, so one flooding peer delays the others
+/// by a bounded amount and a slow reactor delays only its own channels. One heartbeat drives every peer's timeouts.
+/// </remarks>
 public sealed partial class Switch : IAsyncDisposable
 {
     private readonly ITransport _transport;
@@ -25,6 +31,9 @@ public sealed partial class Switch : IAsyncDisposable
     private readonly HashSet<NodeId> _unconditional;
     private readonly HashSet<NodeId> _private;
     private readonly Dictionary<NodeId, DialAddress> _persistent = [];
+    private readonly BackgroundTasks _background;
+    private readonly SharedBufferPool _pool;
+    private ConnectionHeartbeat? _heartbeat;
     private Task? _acceptLoop;
     private int _state; // 0 created, 1 started, 2 stopping/stopped
 
@@ -40,6 +49,9 @@ public sealed partial class Switch : IAsyncDisposable
         _unconditional = [.. Options.UnconditionalPeerIds];
         _private = [.. Options.PrivatePeerIds];
         foreach (var p in Options.PersistentPeers) _persistent[p.Id] = p;
+        _background = new BackgroundTasks(ex => SwitchLog.BackgroundFailed(_logger, ex));
+        _pool = new SharedBufferPool(Options.SharedBufferBytes);
+        Metrics = new SwitchMetrics(Options.MeterFactory, nodeKey.Id.ToString(), () => Peers, _pool);
     }
 
     /// <summary>The settings.</summary>
@@ -60,8 +72,16 @@ public sealed partial class Switch : IAsyncDisposable
     /// <summary>True between <see cref="StartAsync"/> and <see cref="StopAsync"/>.</summary>
     public bool IsRunning => Volatile.Read(ref _state) == 1;
 
+    /// <summary>Bytes of the node-wide inbound pool (<see cref="SwitchOptions.SharedBufferBytes"/>) in use now.</summary>
+    public long SharedBufferBytesInUse => _pool.Used;
+
+    internal SwitchMetrics Metrics { get; }
+
+    internal SharedBufferPool SharedPool => _pool;
+
     /// <summary>Registers a reactor before start. Channel ids must be unique across reactors and agents.</summary>
-    /// <exception cref="ArgumentException">a channel id is already taken.</exception>
+    /// <exception cref="ArgumentException">a channel id is already taken, or a channel's largest message could never
+    /// fit the connection budget (<see cref="MConnectionOptions.MaxBufferedBytes"/>) or the node-wide pool.</exception>
     public void AddReactor(Reactor reactor)
     {
         ArgumentNullException.ThrowIfNull(reactor);
@@ -74,9 +94,15 @@ public sealed partial class Switch : IAsyncDisposable
             if (_byChannel[d.Id] is { } other)
                 throw new ArgumentException($"channel 0x{d.Id:x2} of reactor {reactor.Name} is already registered by {other.Reactor.Name}");
             if (!seen.Add(d.Id)) throw new ArgumentException($"reactor {reactor.Name} lists channel 0x{d.Id:x2} twice");
+            if (d.RecvMessageCapacity > Options.Connection.MaxBufferedBytes)
+                throw new ArgumentException($"channel 0x{d.Id:x2} of reactor {reactor.Name}: RecvMessageCapacity ({d.RecvMessageCapacity}) is above " +
+                    $"the per-peer budget MaxBufferedBytes ({Options.Connection.MaxBufferedBytes})");
+            if (d.RecvMessageCapacity > Options.Connection.ReservedBufferBytes + Options.SharedBufferBytes)
+                throw new ArgumentException($"channel 0x{d.Id:x2} of reactor {reactor.Name}: RecvMessageCapacity ({d.RecvMessageCapacity}) is above " +
+                    $"ReservedBufferBytes + SharedBufferBytes ({Options.Connection.ReservedBufferBytes + Options.SharedBufferBytes})");
         }
-        var host = new ReactorHost(reactor, this, _logger);
-        if (reactor is AgentReactor agent) agent.Inbox = host.Reader;
+        var host = new ReactorHost(reactor, this, _logger, Metrics);
+        if (reactor is AgentReactor agent) agent.Inbox = host.Inbound;
         foreach (var d in channels)
         {
             _byChannel[d.Id] = host;
@@ -86,10 +112,12 @@ public sealed partial class Switch : IAsyncDisposable
         reactor.Switch = this;
     }
 
-    /// <summary>Registers a channel consumed as an async stream instead of by a reactor (before start).</summary>
-    public AgentChannel OpenChannel(ChannelDescriptor descriptor, InboundQueueOptions? queue = null)
+    /// <summary>Registers a channel consumed as an async stream instead of by a reactor (before start). The
+    /// descriptor's <see cref="ChannelDescriptor.RecvQueueBytes"/> and <see cref="ChannelDescriptor.FullMode"/> say how
+    /// much each peer may queue for the agent and what happens beyond.</summary>
+    public AgentChannel OpenChannel(ChannelDescriptor descriptor)
     {
-        var reactor = new AgentReactor(descriptor, queue ?? new InboundQueueOptions());
+        var reactor = new AgentReactor(descriptor);
         AddReactor(reactor);
         return new AgentChannel(reactor);
     }
@@ -97,7 +125,7 @@ public sealed partial class Switch : IAsyncDisposable
     /// <summary>The registered reactors, in registration order.</summary>
     public IReadOnlyList<Reactor> Reactors => _reactors.Select(r => r.Reactor).ToList();
 
-    /// <summary>Peer-added / peer-removed events from now on, in order, until the switch stops.</summary>
+    /// <summary>Peer events (added, removed, messages dropped) from now on, in order, until the switch stops.</summary>
     public IAsyncEnumerable<PeerEvent> WatchPeersAsync(CancellationToken cancellationToken = default)
     {
         var sub = new PeerEventSubscription();
@@ -122,7 +150,9 @@ public sealed partial class Switch : IAsyncDisposable
     public async Task StartAsync(IPEndPoint? listen, CancellationToken cancellationToken = default)
     {
         if (Interlocked.CompareExchange(ref _state, 1, 0) != 0) throw new InvalidOperationException("already started");
+        _heartbeat = new ConnectionHeartbeat(Options.Connection.TimeProvider, Options.HeartbeatInterval) { OnTick = PublishDrops };
         NetAddress? bound = null;
+        // Inbound upgrades that arrive before LocalNodeInfo is set below wait for it (TransportCore).
         if (listen is not null) bound = await _transport.ListenAsync(listen, cancellationToken).ConfigureAwait(false);
         var info = new NodeInfo
         {
@@ -145,7 +175,11 @@ public sealed partial class Switch : IAsyncDisposable
             await r.Reactor.StartAsync(cancellationToken).ConfigureAwait(false);
             r.Start(_stopping.Token);
         }
-        if (listen is not null) _acceptLoop = Task.Run(AcceptLoopAsync, CancellationToken.None);
+        if (listen is not null)
+        {
+            using (ExecutionContext.SuppressFlow())
+                _acceptLoop = Task.Run(AcceptLoopAsync, CancellationToken.None);
+        }
         foreach (var p in Options.PersistentPeers)
             StartPersistentDial(p, initialJitter: true);
         SwitchLog.Started(_logger, NodeId.ToString(), bound?.ToString() ?? "(not listening)");
@@ -158,15 +192,17 @@ public sealed partial class Switch : IAsyncDisposable
         _stopping.Cancel();
         await _transport.DisposeAsync().ConfigureAwait(false);
         if (_acceptLoop is not null) await _acceptLoop.ConfigureAwait(false);
-        await WaitForBackgroundAsync().ConfigureAwait(false);
-        foreach (var peer in Peers.Cast<Peer>().ToList())
-            await StopPeerAsync(peer, new DisconnectReason(DisconnectKind.Shutdown, false, "switch stopping")).ConfigureAwait(false);
-        await WaitForBackgroundAsync().ConfigureAwait(false);
+        await _background.WaitAllAsync().ConfigureAwait(false);
+        // Every peer at once: each stop takes the peer lock only to update the set.
+        var shutdown = new DisconnectReason(DisconnectKind.Shutdown, false, "switch stopping");
+        await Task.WhenAll(Peers.Cast<Peer>().ToList().Select(p => StopPeerAsync(p, shutdown))).ConfigureAwait(false);
+        await _background.WaitAllAsync().ConfigureAwait(false);
         foreach (var r in _reactors)
         {
             await r.StopAsync().ConfigureAwait(false);
             await r.Reactor.StopAsync(CancellationToken.None).ConfigureAwait(false);
         }
+        _heartbeat?.Dispose();
         lock (_subscriptions)
         {
             foreach (var s in _subscriptions) s.Complete();
@@ -180,6 +216,7 @@ public sealed partial class Switch : IAsyncDisposable
     {
         if (Volatile.Read(ref _state) == 0) Volatile.Write(ref _state, 1);
         await StopAsync().ConfigureAwait(false);
+        Metrics.Dispose();
         _stopping.Dispose();
     }
 
@@ -202,18 +239,13 @@ public sealed partial class Switch : IAsyncDisposable
         }
     }
 
-    /// <summary>Routes a complete message to the reactor that owns the channel (called by the peer's dispatch loop).</summary>
-    internal ValueTask RouteAsync(Peer peer, byte channelId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
+    /// <summary>Heartbeat: one event per (peer, channel) whose drop count grew since the last tick.</summary>
+    private void PublishDrops()
     {
-        var host = _byChannel[channelId];
-        if (host is null)
-        {
-            // Unreachable for a well-behaved MConnection (it rejects unknown channels); keep the invariant anyway.
-            StopPeerInBackground(peer, new DisconnectReason(DisconnectKind.ProtocolError, true, $"message on unregistered channel 0x{channelId:x2}"));
-            return ValueTask.CompletedTask;
-        }
-        SwitchMetrics.PeerReceiveBytes.Add(message.Length, new KeyValuePair<string, object?>("chID", $"0x{channelId:x2}"));
-        return host.EnqueueAsync(peer, channelId, message, cancellationToken);
+        foreach (var p in Peers)
+            if (p is Peer peer)
+                foreach (var (channel, total, bytes) in peer.TakeNewDrops())
+                    Publish(new MessagesDropped(peer, channel, total, bytes));
     }
 
     /// <summary>Queues <paramref name="message"/> to every peer that has the channel, without waiting; returns how many accepted it.</summary>

@@ -78,6 +78,27 @@ public sealed record SwitchOptions
     /// <summary>Random start-up delay before dialing each persistent peer, [0, this). Default 3 s as CometBFT.</summary>
     public TimeSpan DialJitter { get; init; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// The node-wide inbound pool: bytes peers may hold beyond their <see cref="MConnectionOptions.ReservedBufferBytes"/>
+    /// (each peer is also capped by <see cref="MConnectionOptions.MaxBufferedBytes"/>). Default 256 MiB, so a node with 40
+    /// inbound and 10 outbound peers holds at most 50 × 1 MiB + 256 MiB = 306 MiB of peer data however they behave.
+    /// Must be at least the largest channel's RecvMessageCapacity minus the reserve, so one such message can always
+    /// arrive. When the pool is empty, only peers beyond their reserve meet their channel's full policy.
+    /// </summary>
+    public long SharedBufferBytes { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>Tick of the Switch's one heartbeat, which checks every peer's ping, pong, write-stall and paused-read
+    /// timeouts and publishes drop events. Default 1 s.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a graceful peer stop (<see cref="Switch.StopPeerGracefullyAsync"/>, a seed hanging up) may
+    /// spend sending what is queued before the connection is closed anyway. Default 10 s.</summary>
+    public TimeSpan GracefulStopTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Where the Switch's meter comes from (a host's <see cref="System.Diagnostics.Metrics.IMeterFactory"/>); null:
+    /// the Switch makes its own <see cref="System.Diagnostics.Metrics.Meter"/> named "Switchboard.P2P".</summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; init; }
+
     /// <summary>Settings for every peer's MConnection.</summary>
     public MConnectionOptions Connection { get; init; } = new();
 
@@ -93,6 +114,9 @@ public sealed record SwitchOptions
         if (string.IsNullOrEmpty(Network)) throw new ArgumentException("Network (chain ID) must not be empty");
         if (MaxInboundPeers < 0 || MaxOutboundPeers < 0) throw new ArgumentException("peer limits must not be negative");
         if (Reconnect.FastAttempts < 0 || Reconnect.BackoffBase < 1) throw new ArgumentException("invalid reconnect policy");
+        if (SharedBufferBytes < 0) throw new ArgumentException("SharedBufferBytes must not be negative");
+        if (HeartbeatInterval <= TimeSpan.Zero) throw new ArgumentException("HeartbeatInterval must be positive");
+        if (GracefulStopTimeout < TimeSpan.Zero) throw new ArgumentException("GracefulStopTimeout must not be negative");
         Connection.Validate();
     }
 }

@@ -47,12 +47,12 @@ internal static class ThroughputHarness
         var rawAead = RawAead(options.BytesPerSize);
         var key = NodeKey.Generate();
         var keyB = NodeKey.Generate();
-        var descriptor = new ChannelDescriptor(Channel, 1) { SendQueueCapacity = 256, RecvMessageCapacity = 4 << 20 };
+        var descriptor = new ChannelDescriptor(Channel, 1) { SendQueueCapacity = 256, RecvMessageCapacity = 4 << 20, RecvQueueBytes = 8 << 20 };
         var options0 = new SwitchOptions { Network = "bench", AllowDuplicateIp = true, DialJitter = TimeSpan.Zero };
         await using var a = new Switch(new TcpTransport(key, new TransportOptions { AllowDuplicateIp = true }), key, options0);
         await using var b = new Switch(new TcpTransport(keyB, new TransportOptions { AllowDuplicateIp = true }), keyB, options0);
         var outA = a.OpenChannel(descriptor);
-        var inB = b.OpenChannel(descriptor, new InboundQueueOptions { Capacity = 4096 });
+        var inB = b.OpenChannel(descriptor);
         await a.StartAsync(null, cancellationToken);
         await b.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), cancellationToken);
         var peer = await a.DialPeerAsync(b.ListenAddress!, cancellationToken);

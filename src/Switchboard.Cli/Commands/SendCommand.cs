@@ -129,8 +129,13 @@ internal static class EchoLoad
         };
         await using var sw = new Switch(transport, key, options, loggerFactory);
         var channel = sw.OpenChannel(
-            new ChannelDescriptor(request.Channel, Priority: 1) { SendQueueCapacity = request.Window, RecvMessageCapacity = request.Size },
-            new InboundQueueOptions { Capacity = Math.Max(request.Window, 16) });
+            new ChannelDescriptor(request.Channel, Priority: 1)
+            {
+                SendQueueCapacity = request.Window,
+                RecvMessageCapacity = request.Size,
+                // Room for a window of echoes (at least one, at most 16 MiB) before reading pauses.
+                RecvQueueBytes = (int)Math.Clamp((long)request.Window * request.Size, request.Size, Math.Max(request.Size, 16 << 20)),
+            });
         await sw.StartAsync(listen: null, cancellationToken).ConfigureAwait(false);
 
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

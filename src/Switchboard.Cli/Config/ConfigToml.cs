@@ -93,7 +93,9 @@ internal static class ConfigToml
         D("switchboard.mconnection.send_timeout", c => c.MConnection.SendTimeout, (c, v) => c.MConnection.SendTimeout = v, "How long a send waits for room in a channel's queue"),
         D("switchboard.mconnection.flush_coalescing_delay", c => c.MConnection.FlushCoalescingDelay, (c, v) => c.MConnection.FlushCoalescingDelay = v, "How long written packets may wait for more before a flush (0s = flush when the queues drain)"),
         I("switchboard.mconnection.write_buffer_size", c => c.MConnection.WriteBufferSize, (c, v) => c.MConnection.WriteBufferSize = v, "Output buffer size in bytes"),
-        I("switchboard.mconnection.inbound_queue_capacity", c => c.MConnection.InboundQueueCapacity, (c, v) => c.MConnection.InboundQueueCapacity = v, "Complete messages waiting for the reactors before reads pause"),
+        L("switchboard.mconnection.max_buffered_bytes", c => c.MConnection.MaxBufferedBytes, (c, v) => c.MConnection.MaxBufferedBytes = v, "Most bytes held per peer (inbound queues, reassembly, send queues)"),
+        D("switchboard.mconnection.max_read_pause", c => c.MConnection.MaxReadPause, (c, v) => c.MConnection.MaxReadPause = v, "Longest pause of a peer's reads for a full back-pressure channel before it is dropped"),
+        D("switchboard.mconnection.write_stall_timeout", c => c.MConnection.WriteStallTimeout, (c, v) => c.MConnection.WriteStallTimeout = v, "Longest time one write may make no progress before the peer is dropped"),
     ];
 
     private static readonly Dictionary<string, Setting> ByName = Settings.ToDictionary(s => s.Name, StringComparer.Ordinal);

@@ -153,8 +153,14 @@ internal sealed record MConnectionConfig
     /// <summary>Output buffer size in bytes. Default 65536.</summary>
     public int WriteBufferSize { get; set; } = MConnectionOptions.Default.WriteBufferSize;
 
-    /// <summary>Complete messages waiting for the reactors before reads pause. Default 256.</summary>
-    public int InboundQueueCapacity { get; set; } = MConnectionOptions.Default.InboundQueueCapacity;
+    /// <summary>Most bytes held per peer (inbound queues, reassembly, send queues). Default 33554432 (32 MiB).</summary>
+    public long MaxBufferedBytes { get; set; } = MConnectionOptions.Default.MaxBufferedBytes;
+
+    /// <summary>Longest pause of a peer's reads for a full back-pressure channel before it is dropped. Default 30s.</summary>
+    public TimeSpan MaxReadPause { get; set; } = MConnectionOptions.Default.MaxReadPause;
+
+    /// <summary>Longest time one write may make no progress before the peer is dropped. Default 30s.</summary>
+    public TimeSpan WriteStallTimeout { get; set; } = MConnectionOptions.Default.WriteStallTimeout;
 }
 
 /// <summary>Peer exchange: CometBFT's <c>p2p.pex</c>, <c>seeds</c>, <c>seed_mode</c>, <c>addr_book_file</c>, <c>addr_book_strict</c>.</summary>

@@ -61,7 +61,9 @@ internal sealed record NodeSettings
             throw Invalid("switchboard.mconnection.pong_timeout", $"{Duration.Format(mc.PongTimeout)} must be below ping_interval ({Duration.Format(mc.PingInterval)})");
         NotNegative("switchboard.mconnection.send_timeout", mc.SendTimeout);
         NotNegative("switchboard.mconnection.flush_coalescing_delay", mc.FlushCoalescingDelay);
-        if (mc.InboundQueueCapacity < 1) throw Invalid("switchboard.mconnection.inbound_queue_capacity", "must be at least 1");
+        if (mc.MaxBufferedBytes < 1) throw Invalid("switchboard.mconnection.max_buffered_bytes", "must be at least 1");
+        Positive("switchboard.mconnection.max_read_pause", mc.MaxReadPause);
+        Positive("switchboard.mconnection.write_stall_timeout", mc.WriteStallTimeout);
         if (config.Instrumentation.MaxOpenConnections < 0) throw Invalid("instrumentation.max_open_connections", "must not be negative (0 = unlimited)");
         IPEndPoint? rpc = null;
         if (!string.IsNullOrEmpty(config.Rpc.Laddr) && !Addresses.TryParseListen(config.Rpc.Laddr, out rpc, out error)) throw Invalid("rpc.laddr", error);
@@ -85,7 +87,9 @@ internal sealed record NodeSettings
             SendTimeout = mc.SendTimeout,
             FlushCoalescingDelay = mc.FlushCoalescingDelay,
             WriteBufferSize = mc.WriteBufferSize,
-            InboundQueueCapacity = mc.InboundQueueCapacity,
+            MaxBufferedBytes = mc.MaxBufferedBytes,
+            MaxReadPause = mc.MaxReadPause,
+            WriteStallTimeout = mc.WriteStallTimeout,
         };
         var switchOptions = new SwitchOptions
         {
@@ -167,7 +171,8 @@ internal sealed record NodeSettings
         ("MaxPacketMsgPayloadSize", "p2p.max_packet_msg_payload_size"), ("PingInterval", "switchboard.mconnection.ping_interval"),
         ("PongTimeout", "switchboard.mconnection.pong_timeout"), ("SendTimeout", "switchboard.mconnection.send_timeout"),
         ("SendRate", "p2p.send_rate"), ("RecvRate", "p2p.recv_rate"), ("FlushCoalescingDelay", "switchboard.mconnection.flush_coalescing_delay"),
-        ("WriteBufferSize", "switchboard.mconnection.write_buffer_size"), ("InboundQueueCapacity", "switchboard.mconnection.inbound_queue_capacity"),
+        ("WriteBufferSize", "switchboard.mconnection.write_buffer_size"), ("MaxBufferedBytes", "switchboard.mconnection.max_buffered_bytes"),
+        ("MaxReadPause", "switchboard.mconnection.max_read_pause"), ("WriteStallTimeout", "switchboard.mconnection.write_stall_timeout"),
         ("DialTimeout", "p2p.dial_timeout"), ("HandshakeTimeout", "p2p.handshake_timeout"),
         ("MaxIncomingConnections", "switchboard.max_incoming_connections"), ("Network (chain ID)", "switchboard.chain_id"),
     ];

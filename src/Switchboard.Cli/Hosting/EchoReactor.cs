@@ -16,8 +16,15 @@ internal sealed class EchoReactor(byte channel, ILogger logger) : Reactor("echo"
     /// </summary>
     public const int MaxMessageSize = 4 * 1024 * 1024;
 
-    /// <summary>64: echoes queued per peer before <c>SendAsync</c> waits; deep enough for a sender's window of 64.</summary>
+    /// <summary>64: echoes queued per peer; deep enough for a sender's window of 64.</summary>
     public const int SendQueueCapacity = 64;
+
+    /// <summary>
+    /// 8 MiB of a peer's messages may wait for the echo loop: two of the largest, or a window of small ones. Beyond it
+    /// the peer's reads pause (back-pressure: an echo service loses nothing), bounded by the connection's
+    /// max_read_pause.
+    /// </summary>
+    public const int RecvQueueBytes = 8 * 1024 * 1024;
 
     public byte Channel { get; } = channel;
 
@@ -26,32 +33,31 @@ internal sealed class EchoReactor(byte channel, ILogger logger) : Reactor("echo"
 
     private long _echoed;
 
-    /// <summary>
-    /// 64 instead of 1024: with messages up to <see cref="MaxMessageSize"/> this bounds the queue at 256 MiB; back-pressure
-    /// (the default) then pauses the senders' connections rather than dropping anything.
-    /// </summary>
-    public override InboundQueueOptions InboundQueue { get; } = new() { Capacity = 64 };
-
     public override IReadOnlyList<ChannelDescriptor> GetChannels() =>
     [
         // Priority 1: it is the only channel of a diagnostic node, so its share does not matter.
-        new ChannelDescriptor(Channel, Priority: 1) { SendQueueCapacity = SendQueueCapacity, RecvMessageCapacity = MaxMessageSize },
+        new ChannelDescriptor(Channel, Priority: 1)
+        {
+            SendQueueCapacity = SendQueueCapacity,
+            RecvMessageCapacity = MaxMessageSize,
+            RecvQueueBytes = RecvQueueBytes,
+            FullMode = ChannelFullMode.BackPressure,
+        },
     ];
 
-    public override async ValueTask ReceiveAsync(Envelope envelope, CancellationToken cancellationToken)
+    public override ValueTask ReceiveAsync(Envelope envelope, CancellationToken cancellationToken)
     {
-        // The envelope's bytes belong to us (Envelope docs), so they can be queued back as they are. Waiting here holds
-        // back the next message (from any peer) until this echo is queued: order is kept and a slow reader slows only
-        // the echo service, never the connections' I/O loops.
-        if (await envelope.Source.SendAsync(envelope.ChannelId, envelope.Message, cancellationToken).ConfigureAwait(false))
+        // The envelope's bytes belong to us (Envelope docs), so they can be queued back as they are. Reply never waits:
+        // one peer that stops reading its echoes cannot hold up the echo loop all peers share — its send queue (64
+        // echoes, and its byte budget) fills and Reply disconnects it.
+        if (envelope.Reply(envelope.Message))
         {
             Interlocked.Increment(ref _echoed);
-            return;
         }
-        if (!envelope.Source.IsRunning) return;
-        // The peer stopped reading for a whole send_timeout: it would wait forever for an echo that was dropped, so
-        // tell it now by disconnecting.
-        CliLog.EchoDropped(logger, envelope.Source.Id.ToString(), Addresses.FormatChannel(Channel));
-        Switch?.StopPeerForError(envelope.Source, null, "echo could not be queued within the send timeout");
+        else if (envelope.Source.IsRunning)
+        {
+            CliLog.EchoDropped(logger, envelope.Source.Id.ToString(), Addresses.FormatChannel(Channel));
+        }
+        return ValueTask.CompletedTask;
     }
 }

@@ -20,9 +20,16 @@ internal sealed class GossipAgent
 
     /// <summary>
     /// The channel: priority 1 (the only data channel), 256 queued sends per peer (a relay burst of one round is at
-    /// most one message per origin), messages up to 1 KiB (ours are 32 bytes).
+    /// most one message per origin), messages up to 1 KiB (ours are 32 bytes); gossip, so a peer that floods us faster
+    /// than the agent reads has its newest messages dropped (and counted) rather than its connection paused.
     /// </summary>
-    public static ChannelDescriptor Descriptor { get; } = new(ChannelId, Priority: 1) { SendQueueCapacity = 256, RecvMessageCapacity = 1024 };
+    public static ChannelDescriptor Descriptor { get; } = new(ChannelId, Priority: 1)
+    {
+        SendQueueCapacity = 256,
+        RecvMessageCapacity = 1024,
+        RecvQueueBytes = 256 * 1024,
+        FullMode = ChannelFullMode.DropNewest,
+    };
 
     private readonly NodeHost _host;
     private readonly AgentChannel _channel;

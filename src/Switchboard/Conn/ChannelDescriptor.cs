@@ -1,6 +1,28 @@
 namespace Switchboard.Conn;
 
 /// <summary>
+/// What happens when a channel's inbound budget is full (PROTOCOL.md 2.7 leaves this to the implementation; CometBFT
+/// always blocks the whole connection). Chosen per channel by its owner. Per-peer order on the channel is kept in
+/// every mode.
+/// </summary>
+public enum ChannelFullMode
+{
+    /// <summary>
+    /// Stop reading that one peer's connection until the channel's consumer makes room (TCP back-pressure). While
+    /// paused we do not blame the peer for late pongs; after <see cref="MConnectionOptions.MaxReadPause"/> the peer is
+    /// disconnected with <see cref="Peers.DisconnectKind.LocalConsumerStalled"/> (the fault is ours). Loses nothing;
+    /// costs that peer's other channels while paused. Right for channels whose every message matters.
+    /// </summary>
+    BackPressure,
+    /// <summary>Drop the newest message (counted per channel and peer, in metrics and events) and keep reading. Right
+    /// for gossip, where the message will come again from another peer.</summary>
+    DropNewest,
+    /// <summary>Disconnect the peer that went over its budget (<see cref="Peers.DisconnectKind.SlowPeer"/>) — never
+    /// another one. Messages it sent before are still delivered. Right for request/response channels.</summary>
+    DisconnectPeer,
+}
+
+/// <summary>
 /// One channel of an MConnection (CometBFT's <c>ChannelDescriptor</c>, PROTOCOL.md 2.4). As in CometBFT, a capacity
 /// set to 0 means "the default".
 /// </summary>
@@ -44,6 +66,23 @@ public sealed record ChannelDescriptor(byte Id, int Priority)
         init => _recvMessageCapacity = value == 0 ? DefaultRecvMessageCapacity : value;
     }
 
+    private readonly int _recvQueueBytes;
+
+    /// <summary>
+    /// Bytes of complete messages from one peer that may wait for this channel's consumer (the per-(peer, channel)
+    /// inbound budget); past it <see cref="FullMode"/> applies. Default (0): <see cref="RecvMessageCapacity"/>, so one
+    /// message of the largest allowed size always fits. Must be at least <see cref="RecvMessageCapacity"/>.
+    /// </summary>
+    public int RecvQueueBytes
+    {
+        get => _recvQueueBytes == 0 ? RecvMessageCapacity : _recvQueueBytes;
+        init => _recvQueueBytes = value;
+    }
+
+    /// <summary>Policy when a peer's inbound budget on this channel (or its connection's) is full. Default
+    /// <see cref="ChannelFullMode.BackPressure"/> (CometBFT's behaviour, bounded in time).</summary>
+    public ChannelFullMode FullMode { get; init; } = ChannelFullMode.BackPressure;
+
     /// <summary>Throws <see cref="ArgumentException"/> when a value is out of range.</summary>
     public void Validate()
     {
@@ -55,5 +94,9 @@ public sealed record ChannelDescriptor(byte Id, int Priority)
             throw new ArgumentException($"channel 0x{Id:x2}: RecvBufferCapacity must not be negative");
         if (RecvMessageCapacity < 0)
             throw new ArgumentException($"channel 0x{Id:x2}: RecvMessageCapacity must not be negative");
+        if (_recvQueueBytes < 0 || (_recvQueueBytes != 0 && _recvQueueBytes < RecvMessageCapacity))
+            throw new ArgumentException($"channel 0x{Id:x2}: RecvQueueBytes ({_recvQueueBytes}) must hold one message of RecvMessageCapacity ({RecvMessageCapacity}) bytes");
+        if (!Enum.IsDefined(FullMode))
+            throw new ArgumentException($"channel 0x{Id:x2}: unknown FullMode {FullMode}");
     }
 }

@@ -4,11 +4,12 @@ namespace Switchboard.Conn;
 public interface IMConnectionHandler
 {
     /// <summary>
-    /// A complete message arrived on <paramref name="channelId"/>. Called on the connection's dispatch loop —
-    /// never on the receive loop — one message at a time, in arrival order; the next call waits until the returned
-    /// task completes. A slow handler does not delay pongs; once the inbound queue
-    /// (<see cref="MConnectionOptions.InboundQueueCapacity"/>) is full, the connection stops reading from the peer
-    /// until there is room again (back-pressure). The memory belongs to the handler: the connection never reuses it.
+    /// A complete message arrived on <paramref name="channelId"/>. Called on that channel's dispatch loop — never on
+    /// the receive loop — one message at a time per channel, in arrival order; the next call for the channel waits
+    /// until the returned task completes, while other channels go on. A slow handler does not delay pongs; once the
+    /// channel's inbound budget (<see cref="ChannelDescriptor.RecvQueueBytes"/>, <see cref="MConnectionOptions.MaxBufferedBytes"/>)
+    /// is full, its <see cref="ChannelDescriptor.FullMode"/> applies. The memory belongs to the handler: the connection
+    /// never reuses it.
     /// An exception thrown here closes the connection with that error. After a failure, messages that were complete
     /// before it are still delivered (then <see cref="OnClosed"/> follows); a local close drops them and cancels
     /// <paramref name="cancellationToken"/>.

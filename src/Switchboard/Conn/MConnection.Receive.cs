@@ -5,13 +5,24 @@ namespace Switchboard.Conn;
 
 public sealed partial class MConnection
 {
+    /// <summary>Wakes the receive loop while it is paused on a full back-pressure channel.</summary>
+    private readonly MConnectionSignal _recvSpace = new();
+
+    /// <summary>Timestamp since which reading is paused (0: not paused), and the channel that paused it.</summary>
+    private long _pausedSince = NoTimestamp;
+    private int _pausedChannel = -1;
+    /// <summary>Timestamp of the last resume after a pause (pong deadlines restart from it).</summary>
+    private long _resumedAt = NoTimestamp;
+    private long _readPauses;
+
     /// <summary>Times the receive loop paused for the receive-rate limiter (tests step the clock on it).</summary>
     internal long RecvRateWaits;
 
     /// <summary>
-    /// The receive loop: decodes packets from the pipe (no copy), answers pings through the send loop, reassembles
-    /// fragments per channel and queues complete messages for the dispatch loop. When the inbound queue is full it
-    /// waits for room, which stops reading from the peer (back-pressure). Any error is fatal and reported once.
+    /// The receive loop: decodes packets from the pipe (no copy), acts on pings and pongs at once, reassembles fragments
+    /// per channel and admits complete messages into their channel's inbound queue within the byte budgets. It never
+    /// waits on application code; the only wait besides reading is the pause of a full
+    /// <see cref="ChannelFullMode.BackPressure"/> channel, which the heartbeat bounds. Any error is fatal and reported once.
     /// </summary>
     private async Task ReceiveLoopAsync()
     {
@@ -37,15 +48,23 @@ public sealed partial class MConnection
                     }
                     var packetBytes = before - buffer.Length;
                     limiter?.Record(packetBytes);
-                    var message = HandlePacket(in packet);
+                    switch (packet.Kind)
+                    {
+                        case PacketKind.Ping:
+                            OnPingReceived();
+                            break;
+                        case PacketKind.Pong:
+                            OnPongReceived();
+                            break;
+                        default:
+                            // The pipe buffer (and so packet.Data) stays valid until AdvanceTo, also across a pause.
+                            if (!TryReceiveFragment(in packet))
+                                await ReceiveFragmentSlowAsync((byte)packet.ChannelId, packet.Data, packet.Eof, token).ConfigureAwait(false);
+                            break;
+                    }
                     // Counted once handled, so an observer of the count also sees the packet's effect.
                     Volatile.Write(ref _bytesReceived, _bytesReceived + packetBytes);
                     Volatile.Write(ref _packetsReceived, _packetsReceived + 1);
-                    if (message.Data is not null && !_inbound.Writer.TryWrite(message))
-                    {
-                        // Inbound queue full: wait for the handler (the pipe buffer stays valid until AdvanceTo).
-                        await _inbound.Writer.WriteAsync(message, token).ConfigureAwait(false);
-                    }
                 }
                 // Everything was examined only when we stopped for lack of bytes; after a rate-limit pause the
                 // remaining packets must be returned by the next read without waiting for new data.
@@ -77,27 +96,106 @@ public sealed partial class MConnection
         }
         finally
         {
+            Volatile.Write(ref _pausedSince, NoTimestamp);
             foreach (var channel in _channels) channel.ReleaseReceiveBuffer();
         }
     }
 
-    /// <summary>Acts on one packet (PROTOCOL.md 1.5); returns a complete message to deliver, or default.</summary>
-    private InboundMessage HandlePacket(in DecodedPacket packet)
+    private MConnectionChannelState ChannelFor(int channelId) =>
+        ((uint)channelId < 256 ? _byId[channelId] : null) ?? throw new ProtocolViolationException(ProtocolViolation.UnknownChannel,
+            $"packet for channel 0x{channelId:x2}, which is not registered");
+
+    /// <summary>The fast path: the fragment fits (or is skipped); false when a budget is full.</summary>
+    private bool TryReceiveFragment(in DecodedPacket packet)
     {
-        switch (packet.Kind)
+        var channel = ChannelFor(packet.ChannelId);
+        var length = packet.Data.Length;
+        channel.CheckCapacity(length);
+        if (channel.IsDiscarding)
         {
-            case PacketKind.Ping:
-                OnPingReceived();
-                return default;
-            case PacketKind.Pong:
-                OnPongReceived();
-                return default;
-            default:
-                var channel = _byId[packet.ChannelId]
-                    ?? throw new ProtocolViolationException(ProtocolViolation.UnknownChannel,
-                        $"packet for channel 0x{packet.ChannelId:x2}, which is not registered");
-                var message = channel.Receive(packet.Data, packet.Eof);
-                return message is null ? default : new InboundMessage(channel.Id, message);
+            channel.Discard((int)length, packet.Eof);
+            return true;
+        }
+        if (packet.Eof && !channel.HasPartial) return channel.TryDeliverSingle(packet.Data);
+        if (!channel.TryAppend(packet.Data)) return false;
+        return !packet.Eof || channel.TryCompleteReassembly() || CompletePending(channel);
+    }
+
+    /// <summary>The last fragment is appended but the lane was full: handled by the slow path as a completion.</summary>
+    private bool CompletePending(MConnectionChannelState channel)
+    {
+        _completionPending = channel;
+        return false;
+    }
+
+    private MConnectionChannelState? _completionPending;
+
+    /// <summary>
+    /// A budget is full: apply the channel's policy. DropNewest drops the message, DisconnectPeer fails the connection
+    /// (blaming the peer), BackPressure pauses reading until the consumer makes room (bounded by the heartbeat).
+    /// </summary>
+    private async ValueTask ReceiveFragmentSlowAsync(byte channelId, ReadOnlySequence<byte> data, bool eof, CancellationToken token)
+    {
+        var channel = _byId[channelId]!;
+        var completing = ReferenceEquals(_completionPending, channel);
+        _completionPending = null;
+        var paused = false;
+        try
+        {
+            while (true)
+            {
+                switch (channel.Descriptor.FullMode)
+                {
+                    case ChannelFullMode.DropNewest:
+                        var dropped = channel.PartialLength + (completing ? 0 : data.Length);
+                        channel.DropCurrent(dropped, eof);
+                        _hooks?.OnDropped?.Invoke(channelId, dropped);
+                        Log.MessageDropped(_logger, channelId, dropped);
+                        return;
+                    case ChannelFullMode.DisconnectPeer:
+                        throw new FlowControlException(FlowControlFault.PeerOverBudget, channelId,
+                            $"the peer went over its inbound budget on channel 0x{channelId:x2} " +
+                            $"({channel.Lane.Bytes} of {channel.Descriptor.RecvQueueBytes} bytes waiting for the channel's consumer, " +
+                            $"{_budget.Used} of {_budget.Max} held for the connection)");
+                }
+                if (!paused)
+                {
+                    // Publish the pause (with a full fence) before trying once more: bytes released between the failed
+                    // attempt and this point are seen by the retry, bytes released after it wake the wait below.
+                    paused = true;
+                    Volatile.Write(ref _pausedChannel, channelId);
+                    Interlocked.Exchange(ref _pausedSince, _time.GetTimestamp());
+                    Interlocked.Increment(ref _readPauses);
+                    Log.ReadPaused(_logger, channelId, channel.Lane.Bytes, _budget.Used);
+                }
+                else
+                {
+                    await _recvSpace.WaitAsync().ConfigureAwait(false);
+                    token.ThrowIfCancellationRequested();
+                }
+                if (completing)
+                {
+                    if (channel.TryCompleteReassembly()) return;
+                }
+                else if (eof && !channel.HasPartial)
+                {
+                    if (channel.TryDeliverSingle(data)) return;
+                }
+                else if (channel.TryAppend(data))
+                {
+                    if (!eof || channel.TryCompleteReassembly()) return;
+                    completing = true;
+                }
+            }
+        }
+        finally
+        {
+            if (paused)
+            {
+                Volatile.Write(ref _resumedAt, _time.GetTimestamp());
+                Volatile.Write(ref _pausedSince, NoTimestamp);
+                if (!IsClosed) Log.ReadResumed(_logger, channelId);
+            }
         }
     }
 }

@@ -14,6 +14,8 @@ public sealed partial class MConnection
     private bool _unflushed;
     private FlowRateLimiter? _sendLimiter;
     private int _decayDue;
+    /// <summary>Timestamp at which the pending transport write or flush began (0: none).</summary>
+    private long _writeStartedAt = NoTimestamp;
     private int _flushDue;
     private int _flushTimerArmed;
     private int _rateTimerArmed;
@@ -109,9 +111,10 @@ public sealed partial class MConnection
     {
         MConnectionChannelState? best = null;
         var bestRatio = 0f;
+        var dequeued = false;
         foreach (var channel in _channels)
         {
-            if (!channel.IsSendPending()) continue;
+            if (!channel.IsSendPending(ref dequeued)) continue;
             var ratio = (float)channel.RecentlySent / channel.Priority;
             if (best is null || ratio < bestRatio)
             {
@@ -119,6 +122,7 @@ public sealed partial class MConnection
                 bestRatio = ratio;
             }
         }
+        if (dequeued) OnSendSlotFreed();
         return best;
     }
 
@@ -141,7 +145,10 @@ public sealed partial class MConnection
             var length = _outLength;
             _outLength = 0;
             _unflushed = true;
+            // The heartbeat fails the connection if this write makes no progress for WriteStallTimeout.
+            Volatile.Write(ref _writeStartedAt, _time.GetTimestamp());
             await _transport.WriteAsync(_out.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _writeStartedAt, NoTimestamp);
             Volatile.Write(ref _bytesSent, _bytesSent + length);
         }
         if (flush && _unflushed)
@@ -149,7 +156,9 @@ public sealed partial class MConnection
             _unflushed = false;
             if (Interlocked.Exchange(ref _flushTimerArmed, 0) != 0)
                 _flushTimer!.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            Volatile.Write(ref _writeStartedAt, _time.GetTimestamp());
             await _transport.FlushAsync(cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _writeStartedAt, NoTimestamp);
         }
     }
 

@@ -1,50 +1,80 @@
 using System.Buffers;
-using System.Threading.Channels;
 
 namespace Switchboard.Conn;
 
 /// <summary>
-/// Runtime state of one channel of an <see cref="MConnection"/>. The send side is touched only by the send loop
-/// (plus the thread-safe queue), the receive side only by the receive loop; counters are read by GetStatus.
+/// Runtime state of one channel of an <see cref="MConnection"/>. The send queue is shared (any thread enqueues, the
+/// send loop dequeues, under a lock); the fragment being sent is touched only by the send loop, the reassembly state
+/// only by the receive loop; counters are read by GetStatus.
 /// </summary>
 internal sealed class MConnectionChannelState
 {
-    public MConnectionChannelState(ChannelDescriptor descriptor)
+    /// <summary>Reassembly buffers up to this size come from the shared array pool and are returned after each
+    /// message; larger ones are plain arrays that are handed to the consumer or left to the GC (the pool would keep
+    /// multi-MiB arrays alive long after a burst).</summary>
+    private const int PooledReassemblyLimit = 64 * 1024;
+
+    private readonly object _sendGate = new();
+    private readonly Queue<ReadOnlyMemory<byte>> _sendQueue = new();
+    private readonly ConnectionBudget _budget;
+
+    public MConnectionChannelState(ChannelDescriptor descriptor, ConnectionBudget budget)
     {
         Descriptor = descriptor;
         Id = descriptor.Id;
         Priority = descriptor.Priority;
-        Queue = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions(descriptor.SendQueueCapacity)
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait,
-            AllowSynchronousContinuations = false,
-        });
+        _budget = budget;
     }
 
     public ChannelDescriptor Descriptor { get; }
     public byte Id { get; }
     public int Priority { get; }
-    public Channel<ReadOnlyMemory<byte>> Queue { get; }
 
-    // ---- send side (send loop only) ----
+    /// <summary>Set by the connection before it starts.</summary>
+    public InboundLane Lane { get; set; } = null!;
+
+    // ---- send side ----
     private ReadOnlyMemory<byte> _sending;
     private int _sendOffset;
     private bool _hasSending;
+    private bool _sendClosed;
 
     public long RecentlySent;
     public long BytesSent;
     public long MessagesSent;
 
+    public int SendQueueCount { get { lock (_sendGate) return _sendQueue.Count; } }
+
+    /// <summary>Any thread: queues a message if the channel's count limit and the connection's byte budget allow.</summary>
+    public bool TryEnqueueSend(ReadOnlyMemory<byte> message)
+    {
+        lock (_sendGate)
+        {
+            if (_sendClosed || _sendQueue.Count >= Descriptor.SendQueueCapacity) return false;
+            if (!_budget.TryChargeSend(message.Length)) return false;
+            _sendQueue.Enqueue(message);
+            return true;
+        }
+    }
+
+    /// <summary>Refuses new messages (what is queued can still be sent).</summary>
+    public void CloseSend()
+    {
+        lock (_sendGate) _sendClosed = true;
+    }
+
     /// <summary>
     /// True if a message is being fragmented or one is queued — in which case it becomes the message being
-    /// fragmented, as CometBFT's isSendPending does.
+    /// fragmented, as CometBFT's isSendPending does. <paramref name="dequeued"/> is set when a queue slot was freed.
     /// </summary>
-    public bool IsSendPending()
+    public bool IsSendPending(ref bool dequeued)
     {
         if (_hasSending) return true;
-        if (!Queue.Reader.TryRead(out _sending)) return false;
+        lock (_sendGate)
+        {
+            if (!_sendQueue.TryDequeue(out _sending)) return false;
+        }
+        dequeued = true;
         _sendOffset = 0;
         _hasSending = true;
         return true;
@@ -67,10 +97,27 @@ internal sealed class MConnectionChannelState
         Volatile.Write(ref BytesSent, BytesSent + packetBytes);
         if (eof)
         {
+            var length = _sending.Length;
             _sending = default;
             _hasSending = false;
             Volatile.Write(ref MessagesSent, MessagesSent + 1);
+            _budget.ReleaseSend(length);
         }
+    }
+
+    /// <summary>After the send loop stopped: drops what is queued or half sent and returns its bytes.</summary>
+    public void ClearSend()
+    {
+        long bytes = 0;
+        lock (_sendGate)
+        {
+            _sendClosed = true;
+            while (_sendQueue.TryDequeue(out var m)) bytes += m.Length;
+            if (_hasSending) bytes += _sending.Length;
+            _sending = default;
+            _hasSending = false;
+        }
+        _budget.ReleaseSend(bytes);
     }
 
     /// <summary>recentlySent := floor(recentlySent × 0.8) (PROTOCOL.md 2.3).</summary>
@@ -79,69 +126,159 @@ internal sealed class MConnectionChannelState
     // ---- receive side (receive loop only) ----
     private byte[]? _recvBuffer;
     private int _recvLength;
+    private bool _recvPooled;
+    private bool _discarding;
+    private long _discardLength;
 
     public long BytesReceived;
     public long MessagesReceived;
+    public long MessagesDropped;
+    public long BytesDropped;
 
-    /// <summary>
-    /// Appends a fragment; returns the complete message on <paramref name="eof"/> (a new exact-size array the
-    /// handler will own), else null. Throws when the message would exceed RecvMessageCapacity — before copying.
-    /// </summary>
-    public byte[]? Receive(in ReadOnlySequence<byte> data, bool eof)
+    /// <summary>Bytes the reassembly buffer holds (charged to the connection budget).</summary>
+    public int ReassemblyBytes => _recvBuffer?.Length ?? 0;
+
+    /// <summary>True while the rest of a dropped multi-packet message is being skipped.</summary>
+    public bool IsDiscarding => _discarding;
+
+    /// <summary>Bytes of the multi-packet message reassembled so far.</summary>
+    public int PartialLength => _recvLength;
+
+    /// <summary>True when a multi-packet message is being reassembled.</summary>
+    public bool HasPartial => _recvLength > 0;
+
+    /// <summary>Throws when the message would exceed RecvMessageCapacity — before anything is copied or charged.</summary>
+    public void CheckCapacity(long fragmentLength)
     {
-        var length = (int)data.Length;
-        if ((long)_recvLength + length > Descriptor.RecvMessageCapacity)
+        var current = _discarding ? _discardLength : _recvLength;
+        if (current + fragmentLength > Descriptor.RecvMessageCapacity)
             throw new ProtocolViolationException(ProtocolViolation.ChannelCapacityExceeded,
                 $"message on channel 0x{Id:x2} exceeds its capacity of {Descriptor.RecvMessageCapacity} bytes");
+    }
+
+    /// <summary>Skips a fragment of a dropped message (its size still counts against the capacity).</summary>
+    public void Discard(int length, bool eof)
+    {
         Volatile.Write(ref BytesReceived, BytesReceived + length);
-        if (eof && _recvLength == 0)
+        _discardLength += length;
+        if (eof)
         {
-            // Single-packet message: copy straight from the input, no reassembly buffer.
-            Volatile.Write(ref MessagesReceived, MessagesReceived + 1);
-            return length == 0 ? [] : data.ToArray();
+            _discarding = false;
+            _discardLength = 0;
         }
-        EnsureRecvCapacity(_recvLength + length);
+    }
+
+    /// <summary>A single-packet message (no reassembly in progress): admits it into the lane if the lane and the
+    /// connection budget have room. False when full (nothing changed).</summary>
+    public bool TryDeliverSingle(in ReadOnlySequence<byte> data)
+    {
+        var length = (int)data.Length;
+        if (!Lane.HasRoom(length) || !_budget.TryExchangeInbound(0, length)) return false;
+        Volatile.Write(ref BytesReceived, BytesReceived + length);
+        Volatile.Write(ref MessagesReceived, MessagesReceived + 1);
+        Lane.Enqueue(length == 0 ? Array.Empty<byte>() : data.ToArray(), length);
+        return true;
+    }
+
+    /// <summary>Appends a fragment of a multi-packet message, growing the reassembly buffer if the connection budget
+    /// allows. False when it does not (nothing changed).</summary>
+    public bool TryAppend(in ReadOnlySequence<byte> data)
+    {
+        var length = (int)data.Length;
+        var needed = _recvLength + length;
+        if (_recvBuffer is null || _recvBuffer.Length < needed)
+        {
+            // Grow geometrically from RecvBufferCapacity, never beyond the channel's message capacity.
+            var size = Math.Max(_recvBuffer is null ? Descriptor.RecvBufferCapacity : _recvBuffer.Length * 2, needed);
+            size = Math.Min(size, Math.Max(needed, Descriptor.RecvMessageCapacity));
+            var pooled = size <= PooledReassemblyLimit;
+            if (pooled) size = Math.Min(PooledReassemblyLimit, Math.Max(size, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)size)));
+            // The old buffer is given back as the new one is taken: it is garbage (or back in the pool) right after
+            // the copy, so the budget counts what we keep, not the moment both exist.
+            if (!_budget.TryExchangeInbound(ReassemblyBytes, size)) return false;
+            var next = pooled ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
+            if (pooled && next.Length != size)
+            {
+                // The pool rounds up to its bucket size: charge what we really hold.
+                _budget.TryExchangeInbound(size, next.Length);
+            }
+            if (_recvBuffer is not null)
+            {
+                _recvBuffer.AsSpan(0, _recvLength).CopyTo(next);
+                ReturnBuffer();
+            }
+            _recvBuffer = next;
+            _recvPooled = pooled;
+        }
         data.CopyTo(_recvBuffer.AsSpan(_recvLength));
-        _recvLength += length;
-        if (!eof) return null;
-        var message = _recvBuffer.AsSpan(0, _recvLength).ToArray();
+        _recvLength = needed;
+        Volatile.Write(ref BytesReceived, BytesReceived + length);
+        return true;
+    }
+
+    /// <summary>The last fragment was appended: admits the message into the lane, handing the reassembly buffer over
+    /// when little of it is slack, else an exact copy. False when the lane is full (the message stays assembled).</summary>
+    public bool TryCompleteReassembly()
+    {
+        var buffer = _recvBuffer!;
+        var length = _recvLength;
+        // A quarter of slack is kept rather than copying a large message once more.
+        var handOver = !_recvPooled && buffer.Length - length <= length / 4;
+        var charge = handOver ? buffer.Length : length;
+        if (!Lane.HasRoom(charge) || !_budget.TryExchangeInbound(buffer.Length, charge)) return false;
+        ReadOnlyMemory<byte> message = handOver ? buffer.AsMemory(0, length) : buffer.AsSpan(0, length).ToArray();
+        if (!handOver && _recvPooled) ArrayPool<byte>.Shared.Return(buffer);
+        _recvBuffer = null;
         _recvLength = 0;
         Volatile.Write(ref MessagesReceived, MessagesReceived + 1);
-        return message;
+        Lane.Enqueue(message, charge);
+        return true;
     }
 
-    private void EnsureRecvCapacity(int needed)
+    /// <summary>Drops the message being received (policy DropNewest): the reassembly memory is returned; unless
+    /// <paramref name="eof"/> the rest of its fragments are skipped.</summary>
+    public void DropCurrent(long bytes, bool eof)
     {
-        if (_recvBuffer is not null && _recvBuffer.Length >= needed) return;
-        // Grow geometrically from RecvBufferCapacity, never beyond what the capacity check allows.
-        var size = Math.Max(_recvBuffer?.Length * 2 ?? Descriptor.RecvBufferCapacity, needed);
-        size = Math.Min(size, Math.Max(needed, Descriptor.RecvMessageCapacity));
-        var next = ArrayPool<byte>.Shared.Rent(size);
-        if (_recvBuffer is not null)
+        Volatile.Write(ref MessagesDropped, MessagesDropped + 1);
+        Volatile.Write(ref BytesDropped, BytesDropped + bytes);
+        ReleaseReceiveBuffer();
+        if (!eof)
         {
-            _recvBuffer.AsSpan(0, _recvLength).CopyTo(next);
-            ArrayPool<byte>.Shared.Return(_recvBuffer);
+            _discarding = true;
+            _discardLength = bytes;
         }
-        _recvBuffer = next;
     }
 
-    /// <summary>Returns the pooled reassembly buffer (receive loop exit).</summary>
+    /// <summary>Returns the reassembly buffer and its budget (after each message, on a drop, at receive loop exit).</summary>
     public void ReleaseReceiveBuffer()
     {
         if (_recvBuffer is null) return;
-        ArrayPool<byte>.Shared.Return(_recvBuffer);
+        var size = _recvBuffer.Length;
+        ReturnBuffer();
         _recvBuffer = null;
         _recvLength = 0;
+        _budget.ReleaseInbound(size);
+    }
+
+    private void ReturnBuffer()
+    {
+        if (_recvPooled && _recvBuffer is not null) ArrayPool<byte>.Shared.Return(_recvBuffer);
     }
 
     public ChannelStatus GetStatus() => new(
         Id,
         Priority,
         Descriptor.SendQueueCapacity,
-        Queue.Reader.Count,
+        SendQueueCount,
         Volatile.Read(ref RecentlySent),
         Volatile.Read(ref BytesSent),
         Volatile.Read(ref MessagesSent),
         Volatile.Read(ref BytesReceived),
-        Volatile.Read(ref MessagesReceived));
+        Volatile.Read(ref MessagesReceived))
+    {
+        MessagesDropped = Volatile.Read(ref MessagesDropped),
+        BytesDropped = Volatile.Read(ref BytesDropped),
+        RecvQueueBytes = Lane?.Bytes ?? 0,
+        RecvQueueMessages = Lane?.Count ?? 0,
+    };
 }

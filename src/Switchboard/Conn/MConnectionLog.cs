@@ -14,7 +14,22 @@ public sealed partial class MConnection
         public static partial void Closed(ILogger logger, string reason);
 
         [LoggerMessage(1102, LogLevel.Information, "MConnection failed: {ErrorType}: {ErrorMessage}")]
-        public static partial void Failed(ILogger logger, string errorType, string errorMessage, Exception exception);
+        public static partial void Failed(ILogger logger, string errorType, string errorMessage);
+
+        [LoggerMessage(1110, LogLevel.Warning, "MConnection failed unexpectedly: {ErrorType}: {ErrorMessage}")]
+        public static partial void FailedUnexpectedly(ILogger logger, string errorType, string errorMessage, Exception exception);
+
+        [LoggerMessage(1111, LogLevel.Debug, "channel 0x{ChannelId:x2} full: dropped the newest message ({Bytes} bytes)")]
+        public static partial void MessageDropped(ILogger logger, byte channelId, long bytes);
+
+        [LoggerMessage(1112, LogLevel.Debug, "channel 0x{ChannelId:x2} full ({LaneBytes} bytes waiting, {ConnectionBytes} held): reading paused")]
+        public static partial void ReadPaused(ILogger logger, byte channelId, long laneBytes, long connectionBytes);
+
+        [LoggerMessage(1113, LogLevel.Debug, "channel 0x{ChannelId:x2} has room again: reading resumed")]
+        public static partial void ReadResumed(ILogger logger, byte channelId);
+
+        [LoggerMessage(1114, LogLevel.Information, "no write progress within {TimeoutMs} ms")]
+        public static partial void WriteStalled(ILogger logger, double timeoutMs);
 
         [LoggerMessage(1103, LogLevel.Trace, "ping sent")]
         public static partial void PingSent(ILogger logger);

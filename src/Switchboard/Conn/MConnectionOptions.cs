@@ -49,14 +49,42 @@ public sealed record MConnectionOptions
     public int WriteBufferSize { get; init; } = 64 * 1024;
 
     /// <summary>
-    /// Complete messages waiting for the handler, default 256. When it is full the receive loop stops reading
-    /// (back-pressure on the peer through the transport) until the handler catches up; pings already read are
-    /// still answered, later ones wait with the rest of the stream.
+    /// Most bytes the connection holds at once: complete inbound messages waiting for consumers, reassembly buffers
+    /// and send queues (the per-peer budget). Default 32 MiB: room for one message of CometBFT's default
+    /// <see cref="ChannelDescriptor.RecvMessageCapacity"/> (21 MiB) plus queues. Must be at least every channel's
+    /// RecvMessageCapacity. A send that would go over it is refused; an inbound message that would applies its
+    /// channel's <see cref="ChannelFullMode"/>.
     /// </summary>
-    public int InboundQueueCapacity { get; init; } = 256;
+    public long MaxBufferedBytes { get; init; } = 32L * 1024 * 1024;
 
-    /// <summary>Clock for every timer (ping, pong timeout, stats decay, flush coalescing, rate limits, send
-    /// timeout); default <see cref="TimeProvider.System"/>.</summary>
+    /// <summary>
+    /// The part of <see cref="MaxBufferedBytes"/> of inbound bytes a connection of a Switch may hold without drawing on
+    /// the node-wide pool (<see cref="SwitchOptions.SharedBufferBytes"/>); default 1 MiB. A peer that stays within it is
+    /// never refused because other peers emptied the pool (a reserve above MaxBufferedBytes means the pool is never
+    /// used). Ignored by a standalone connection.
+    /// </summary>
+    public long ReservedBufferBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>
+    /// Longest time reading may stay paused for a full <see cref="ChannelFullMode.BackPressure"/> channel before the
+    /// peer is disconnected as <see cref="Peers.DisconnectKind.LocalConsumerStalled"/>. Default 30 s: below CometBFT's
+    /// 45 s pong timeout, so a CometBFT peer whose pings we cannot read meanwhile never times us out first.
+    /// </summary>
+    public TimeSpan MaxReadPause { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Longest time one transport write (at most <see cref="WriteBufferSize"/> bytes) or flush may take before the peer
+    /// is disconnected as <see cref="Peers.DisconnectKind.WriteStalled"/> — it stopped reading, or the network is gone.
+    /// Default 30 s (a 64 KiB write slower than about 2 KiB/s).
+    /// </summary>
+    public TimeSpan WriteStallTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Tick of the heartbeat that checks the timeouts of a standalone connection (a Switch uses
+    /// <see cref="SwitchOptions.HeartbeatInterval"/>). Default 1 s; every timeout is checked to this precision.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Clock for every timer (heartbeat, flush coalescing, rate limits, send timeout); default
+    /// <see cref="TimeProvider.System"/>.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>Throws <see cref="ArgumentException"/> when a value is out of range or values contradict.</summary>
@@ -81,8 +109,16 @@ public sealed record MConnectionOptions
             throw new ArgumentException("FlushCoalescingDelay must not be negative");
         if (WriteBufferSize < 4 * (MaxPacketMsgPayloadSize + 16))
             throw new ArgumentException("WriteBufferSize must hold at least 4 packets");
-        if (InboundQueueCapacity <= 0)
-            throw new ArgumentException("InboundQueueCapacity must be positive");
+        if (MaxBufferedBytes <= 0)
+            throw new ArgumentException("MaxBufferedBytes must be positive");
+        if (ReservedBufferBytes < 0)
+            throw new ArgumentException("ReservedBufferBytes must not be negative");
+        if (MaxReadPause <= TimeSpan.Zero)
+            throw new ArgumentException("MaxReadPause must be positive");
+        if (WriteStallTimeout <= TimeSpan.Zero)
+            throw new ArgumentException("WriteStallTimeout must be positive");
+        if (HeartbeatInterval <= TimeSpan.Zero)
+            throw new ArgumentException("HeartbeatInterval must be positive");
         ArgumentNullException.ThrowIfNull(TimeProvider);
     }
 }

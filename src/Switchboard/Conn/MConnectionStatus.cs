@@ -13,7 +13,27 @@ public sealed record MConnectionStatus(
     long BytesReceived,
     long PacketsSent,
     long PacketsReceived,
-    IReadOnlyList<ChannelStatus> Channels);
+    IReadOnlyList<ChannelStatus> Channels)
+{
+    /// <summary>Bytes this connection holds now: inbound messages waiting for consumers, reassembly buffers and send
+    /// queues (bounded by <see cref="MConnectionOptions.MaxBufferedBytes"/>).</summary>
+    public long BufferedBytes { get; init; }
+
+    /// <summary>The inbound part of <see cref="BufferedBytes"/> (waiting messages and reassembly).</summary>
+    public long BufferedInboundBytes { get; init; }
+
+    /// <summary>The send-queue part of <see cref="BufferedBytes"/> (pending send bytes).</summary>
+    public long BufferedSendBytes { get; init; }
+
+    /// <summary>Highest <see cref="BufferedBytes"/> since the start.</summary>
+    public long PeakBufferedBytes { get; init; }
+
+    /// <summary>True while reading is paused by a full back-pressure channel.</summary>
+    public bool ReadPaused { get; init; }
+
+    /// <summary>Times reading was paused by a full back-pressure channel.</summary>
+    public long ReadPauses { get; init; }
+}
 
 /// <summary>Per-channel counters.</summary>
 /// <param name="Id">Channel byte.</param>
@@ -34,4 +54,18 @@ public sealed record ChannelStatus(
     long BytesSent,
     long MessagesSent,
     long BytesReceived,
-    long MessagesReceived);
+    long MessagesReceived)
+{
+    /// <summary>Complete (or partly received) messages dropped because the budget was full under
+    /// <see cref="ChannelFullMode.DropNewest"/>.</summary>
+    public long MessagesDropped { get; init; }
+
+    /// <summary>Bytes of the dropped messages (as far as they had arrived).</summary>
+    public long BytesDropped { get; init; }
+
+    /// <summary>Bytes of complete messages waiting for the channel's consumer.</summary>
+    public long RecvQueueBytes { get; init; }
+
+    /// <summary>Complete messages waiting for the channel's consumer.</summary>
+    public int RecvQueueMessages { get; init; }
+}

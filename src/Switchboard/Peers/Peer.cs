@@ -10,14 +10,16 @@ namespace Switchboard.Peers;
 internal enum PeerState { Created, Running, Stopping, Stopped }
 
 /// <summary>The Switch's peer: owns the transport connection and the MConnection on top of it.</summary>
-internal sealed class Peer : IPeer, IMConnectionHandler
+internal sealed class Peer : IPeer
 {
     private readonly TransportConnection _connection;
     private readonly Switch _switch;
     private readonly ConcurrentDictionary<string, object> _data = new();
     private readonly bool[] _remoteChannels = new bool[256];
+    private readonly long[] _droppedPublished = new long[256];
     private MConnection? _mconn;
     private int _state = (int)PeerState.Created;
+    private int _dropsPending;
 
     public Peer(Switch owner, TransportConnection connection, bool persistent, bool unconditional, DateTimeOffset now)
     {
@@ -26,6 +28,7 @@ internal sealed class Peer : IPeer, IMConnectionHandler
         IsPersistent = persistent;
         IsUnconditional = unconditional;
         ConnectedAt = now;
+        IdTag = connection.NodeInfo.Id.ToString();
         foreach (var ch in connection.NodeInfo.Channels.Span) _remoteChannels[ch] = true;
     }
 
@@ -40,25 +43,56 @@ internal sealed class Peer : IPeer, IMConnectionHandler
     public PeerState State => (PeerState)Volatile.Read(ref _state);
     public bool IsRunning => State == PeerState.Running && (_mconn?.IsRunning ?? false);
 
+    /// <summary>The node ID as text, made once (metric tags, logs).</summary>
+    public string IdTag { get; }
+
+    /// <summary>The connection (null before <see cref="Start"/>).</summary>
+    internal MConnection? Connection => _mconn;
+
     /// <summary>Set when the Switch replaced or stopped this peer; read by the close callback.</summary>
     public DisconnectReason? StopReason { get; set; }
 
     public bool HasChannel(byte channelId) => _remoteChannels[channelId];
 
-    public void Start(IReadOnlyList<ChannelDescriptor> channels, MConnectionOptions options, Microsoft.Extensions.Logging.ILogger logger)
+    public void Start(IReadOnlyList<ChannelDescriptor> channels, MConnectionOptions options, MConnectionHooks hooks,
+        Microsoft.Extensions.Logging.ILogger logger)
     {
-        _mconn = new MConnection(_connection.Stream, channels, this, options, logger);
+        _mconn = new MConnection(_connection.Stream, channels, hooks with { LaneOwner = this }, options, logger);
         Interlocked.CompareExchange(ref _state, (int)PeerState.Running, (int)PeerState.Created);
         _mconn.Start();
     }
 
-    public bool TrySend(byte channelId, ReadOnlyMemory<byte> message) =>
-        _remoteChannels[channelId] && State == PeerState.Running && _mconn!.TrySend(channelId, message);
+    public bool TrySend(byte channelId, ReadOnlyMemory<byte> message)
+    {
+        if (!_remoteChannels[channelId] || State != PeerState.Running || !_mconn!.TrySend(channelId, message)) return false;
+        _switch.Metrics.MessageSent(this, channelId, message.Length);
+        return true;
+    }
 
-    public ValueTask<bool> SendAsync(byte channelId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default) =>
-        _remoteChannels[channelId] && State == PeerState.Running
-            ? _mconn!.SendAsync(channelId, message, cancellationToken)
-            : ValueTask.FromResult(false);
+    public async ValueTask<bool> SendAsync(byte channelId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
+    {
+        if (!_remoteChannels[channelId] || State != PeerState.Running) return false;
+        if (!await _mconn!.SendAsync(channelId, message, cancellationToken).ConfigureAwait(false)) return false;
+        _switch.Metrics.MessageSent(this, channelId, message.Length);
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="Envelope.Reply(ReadOnlyMemory{byte})"/>: queues without waiting; a peer whose queue for the channel (or whose byte budget) is
+    /// full does not read what it asks for, and is disconnected rather than waited for.
+    /// </summary>
+    public bool Reply(byte channelId, ReadOnlyMemory<byte> message)
+    {
+        if (TrySend(channelId, message)) return true;
+        if (IsRunning && _remoteChannels[channelId])
+        {
+            var status = _mconn!.GetStatus();
+            _switch.StopPeerInBackground(this, new DisconnectReason(DisconnectKind.SlowPeer, true,
+                $"the peer does not read its replies on channel 0x{channelId:x2} (send queue full; " +
+                $"{status.BufferedSendBytes} bytes queued, {status.BufferedBytes} held for the connection)"));
+        }
+        return false;
+    }
 
     public object? Get(string key) => _data.TryGetValue(key, out var v) ? v : null;
 
@@ -70,12 +104,25 @@ internal sealed class Peer : IPeer, IMConnectionHandler
 
     public MConnectionStatus GetStatus() => _mconn?.GetStatus() ?? throw new InvalidOperationException("peer not started");
 
-    ValueTask IMConnectionHandler.OnMessageAsync(byte channelId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken) =>
-        _switch.RouteAsync(this, channelId, message, cancellationToken);
+    /// <summary>Receive loop: a message from this peer was dropped (the next heartbeat publishes the totals).</summary>
+    public void NoteDrop() => Volatile.Write(ref _dropsPending, 1);
 
-    void IMConnectionHandler.OnClosed(Exception? error)
+    /// <summary>Heartbeat: the drop counts that grew since the last call, per channel (for drop events).</summary>
+    public IEnumerable<(byte ChannelId, long Total, long Bytes)> TakeNewDrops()
     {
-        // A local stop already knows its reason; anything else was the remote or the network.
+        if (_mconn is null || Interlocked.Exchange(ref _dropsPending, 0) == 0) yield break;
+        foreach (var channel in _mconn.GetStatus().Channels)
+        {
+            if (channel.MessagesDropped == _droppedPublished[channel.Id]) continue;
+            _droppedPublished[channel.Id] = channel.MessagesDropped;
+            yield return (channel.Id, channel.MessagesDropped, channel.BytesDropped);
+        }
+    }
+
+    /// <summary>The connection's close callback.</summary>
+    public void OnConnectionClosed(Exception? error)
+    {
+        // A local stop already knows its reason; anything else was the remote, the network, or flow control.
         if (State is PeerState.Stopping or PeerState.Stopped) return;
         _switch.StopPeerInBackground(this, DisconnectReason.FromConnectionError(error));
     }
@@ -85,18 +132,23 @@ internal sealed class Peer : IPeer, IMConnectionHandler
         Interlocked.CompareExchange(ref _state, (int)PeerState.Stopping, (int)PeerState.Running) == (int)PeerState.Running
         || Interlocked.CompareExchange(ref _state, (int)PeerState.Stopping, (int)PeerState.Created) == (int)PeerState.Created;
 
-    /// <summary>Closes the connection, after sending what is queued when <paramref name="flush"/> is true.</summary>
-    public async Task CloseAsync(bool flush, CancellationToken cancellationToken)
+    /// <summary>
+    /// Closes the connection: when <paramref name="flushDeadline"/> is set, sends what is queued first but aborts once
+    /// the deadline passes (a peer that does not read cannot hold a stop up). A local stop drops messages consumers have
+    /// not taken yet; after a remote close or failure what arrived before it is still delivered.
+    /// </summary>
+    public async Task CloseAsync(TimeSpan? flushDeadline, TimeProvider time)
     {
         try
         {
             if (_mconn is not null)
             {
-                if (flush)
+                if (flushDeadline is { } deadline)
                 {
+                    using var timeout = new CancellationTokenSource(deadline, time);
                     try
                     {
-                        await _mconn.FlushStopAsync(cancellationToken).ConfigureAwait(false);
+                        await _mconn.FlushStopAsync(timeout.Token).ConfigureAwait(false);
                     }
                     catch (Exception ex) when (ex is IOException or OperationCanceledException or P2PException or ObjectDisposedException)
                     {

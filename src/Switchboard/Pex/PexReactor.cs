@@ -56,7 +56,7 @@ public sealed partial class PexReactor : Reactor
     private readonly Dictionary<NodeId, DateTimeOffset> _lastRequestSent = [];
     private readonly Dictionary<string, (int Attempts, DateTimeOffset Last)> _dialAttempts = [];
     private readonly Dictionary<NodeId, string> _dialingGroups = [];
-    private readonly HashSet<Task> _tasks = [];
+    private readonly Internal.BackgroundTasks _tasks;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
     {
@@ -81,6 +81,7 @@ public sealed partial class PexReactor : Reactor
         _random = Options.Random;
         _logger = logger ?? NullLogger.Instance;
         _ownLogger = logger is null;
+        _tasks = new Internal.BackgroundTasks(ex => PexLog.BackgroundFailed(_logger, ex));
     }
 
     /// <summary>The address book.</summary>
@@ -107,8 +108,16 @@ public sealed partial class PexReactor : Reactor
     /// <inheritdoc/>
     public override IReadOnlyList<ChannelDescriptor> GetChannels() =>
     [
-        // CometBFT's PEX channel: priority 1, send queue 10, receive cap 64,000 bytes.
-        new ChannelDescriptor(ChannelId, 1) { SendQueueCapacity = 10, RecvMessageCapacity = MaxMessageSize },
+        // CometBFT's PEX channel: priority 1, send queue 10, receive cap 64,000 bytes. Request/response: a peer with more
+        // than four answers' worth waiting for us is flooding (the rate limit would ban it anyway), so it is
+        // disconnected rather than allowed to pause its connection or have messages silently dropped.
+        new ChannelDescriptor(ChannelId, 1)
+        {
+            SendQueueCapacity = 10,
+            RecvMessageCapacity = MaxMessageSize,
+            RecvQueueBytes = 4 * MaxMessageSize,
+            FullMode = ChannelFullMode.DisconnectPeer,
+        },
     ];
 
     private Switch RequireSwitch => Switch ?? throw new InvalidOperationException("the PEX reactor is not added to a switch");
@@ -141,6 +150,7 @@ public sealed partial class PexReactor : Reactor
     {
         if (Switch is { } sw) sw.PeerMarkedGood -= OnPeerMarkedGood;
         await _stopping.CancelAsync().ConfigureAwait(false);
+        _tasks.Close();
         _timer?.Dispose();
         _wake.Writer.TryComplete();
         if (_loop is not null) await _loop.ConfigureAwait(false);
@@ -369,41 +379,12 @@ public sealed partial class PexReactor : Reactor
 
     private void RunTracked(Func<Task> work)
     {
-        lock (_tasks)
-        {
-            if (_stopping.IsCancellationRequested) return;
-            var task = Task.Run(async () =>
-            {
-                try
-                {
-                    await work().ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-                {
-                    // Stopping.
-                }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
-                {
-                    // A failed dial or stop must not take the reactor down; it is logged and the next period retries.
-                    PexLog.BackgroundFailed(_logger, ex);
-                }
-            });
-            _tasks.Add(task);
-            task.ContinueWith(t => { lock (_tasks) _tasks.Remove(t); }, CancellationToken.None,
-                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
+        if (_stopping.IsCancellationRequested) return;
+        // A failed dial or stop must not take the reactor down; it is logged and the next period retries.
+        _tasks.Run(work, () => _stopping.IsCancellationRequested);
     }
 
-    private async Task WaitForTasksAsync()
-    {
-        while (true)
-        {
-            Task[] pending;
-            lock (_tasks) pending = [.. _tasks];
-            if (pending.Length == 0) return;
-            await Task.WhenAll(pending).ConfigureAwait(false);
-        }
-    }
+    private Task WaitForTasksAsync() => _tasks.WaitAllAsync();
 
     /// <summary>Per-connection PEX state, kept in the peer's key/value store.</summary>
     private sealed class PeerState

@@ -13,7 +13,8 @@ public interface ITransport : IAsyncDisposable
     /// <summary>The address we listen on (with our ID), once <see cref="ListenAsync"/> has completed.</summary>
     NetAddress? ListenAddress { get; }
 
-    /// <summary>The NodeInfo sent to every peer. Set it before the first accept or dial.</summary>
+    /// <summary>The NodeInfo sent to every peer. Set it before the first dial; inbound upgrades that begin before it is
+    /// set (a Switch learns its port only after listening) wait for it within the handshake timeout.</summary>
     NodeInfo? LocalNodeInfo { get; set; }
 
     /// <summary>Starts listening. Port 0 picks a free port; the returned address carries the real one.</summary>

@@ -76,6 +76,9 @@ public sealed class MemoryTransport : ITransport
     /// <inheritdoc/>
     public NodeInfo? LocalNodeInfo { get => _core.LocalNodeInfo; set => _core.LocalNodeInfo = value; }
 
+    /// <summary>Inbound upgrades in progress (tests).</summary>
+    internal int PendingUpgrades => _core.PendingUpgrades;
+
     /// <summary>Listens on this transport's IP; the endpoint's address is ignored, its port is used (0 = pick one).</summary>
     public Task<NetAddress> ListenAsync(IPEndPoint endpoint, CancellationToken cancellationToken = default)
     {

@@ -30,6 +30,9 @@ public sealed class TcpTransport : ITransport
     /// <inheritdoc/>
     public NodeInfo? LocalNodeInfo { get => _core.LocalNodeInfo; set => _core.LocalNodeInfo = value; }
 
+    /// <summary>Inbound upgrades in progress (tests).</summary>
+    internal int PendingUpgrades => _core.PendingUpgrades;
+
     /// <inheritdoc/>
     public Task<NetAddress> ListenAsync(IPEndPoint endpoint, CancellationToken cancellationToken = default)
     {

@@ -26,7 +26,9 @@ internal sealed class TransportCore : IAsyncDisposable
     // Remote "ip:port" of every connection we hold or are handshaking, with whether it is an outbound dial
     // still in progress (those are exempt from the duplicate-IP rule, see IsFilteredLocked).
     private readonly Dictionary<IPEndPoint, ConnState> _connections = [];
-    private readonly HashSet<Task> _handshakes = [];
+    private readonly Internal.BackgroundTasks _handshakes;
+    private NodeInfo? _local;
+    private readonly TaskCompletionSource<NodeInfo> _localInfo = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private enum ConnState { Dialing, Inbound, Established }
 
@@ -44,13 +46,28 @@ internal sealed class TransportCore : IAsyncDisposable
         _logger = logger ?? NullLogger.Instance;
         _inboundSlots = new SemaphoreSlim(options.MaxIncomingConnections, options.MaxIncomingConnections);
         _refusalLog = new LogRateLimiter(RefusalLogBurst, RefusalLogPeriod, options.TimeProvider);
+        _handshakes = new Internal.BackgroundTasks(ex => TransportLog.UpgradeFailed(_logger, ex));
     }
 
     public TransportOptions Options { get; }
 
-    public NodeInfo? LocalNodeInfo { get; set; }
+    /// <summary>Our NodeInfo. A Switch learns its bound port only after listening, so an inbound upgrade that starts
+    /// before this is set waits for it (under the handshake deadline) instead of failing.</summary>
+    public NodeInfo? LocalNodeInfo
+    {
+        get => Volatile.Read(ref _local);
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            Volatile.Write(ref _local, value);
+            _localInfo.TrySetResult(value);
+        }
+    }
 
     public CancellationToken Closing => _closing.Token;
+
+    /// <summary>Inbound upgrades in progress.</summary>
+    public int PendingUpgrades => _handshakes.Count;
 
     /// <summary>Waits for a free inbound slot; the transport accepts one raw connection per slot.</summary>
     public Task AcquireInboundSlotAsync(CancellationToken cancellationToken) => _inboundSlots.WaitAsync(cancellationToken);
@@ -69,9 +86,7 @@ internal sealed class TransportCore : IAsyncDisposable
                 ReleaseInboundSlot();
                 return;
             }
-            var task = Task.Run(() => UpgradeInboundAsync(raw, remote));
-            _handshakes.Add(task);
-            task.ContinueWith(t => { lock (_gate) _handshakes.Remove(t); }, TaskScheduler.Default);
+            _handshakes.Run(() => UpgradeInboundAsync(raw, remote));
         }
     }
 
@@ -88,12 +103,23 @@ internal sealed class TransportCore : IAsyncDisposable
             if (!_accepted.Writer.TryWrite(conn))
                 await conn.DisposeAsync().ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is P2PException or IOException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex)
         {
-            LogRefused(remote, ex);
-            await raw.DisposeAsync().ConfigureAwait(false);
-            if (registered) Release(remote, inbound: true);
-            else ReleaseInboundSlot();
+            // Every failure, expected or not, gives back the slot and the address entry: a leak here would slowly
+            // close the node to inbound peers.
+            if (ex is P2PException or IOException or OperationCanceledException or ObjectDisposedException)
+                LogRefused(remote, ex);
+            else
+                TransportLog.UpgradeFailed(_logger, ex);
+            try
+            {
+                await raw.DisposeAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                if (registered) Release(remote, inbound: true);
+                else ReleaseInboundSlot();
+            }
         }
     }
 
@@ -173,12 +199,12 @@ internal sealed class TransportCore : IAsyncDisposable
     /// <summary>The upgrade of CometBFT's transport, every step under one HandshakeTimeout.</summary>
     private async Task<(SecretConnection Secret, NodeInfo Info)> UpgradeAsync(Stream raw, NodeId? dialedId, CancellationToken cancellationToken)
     {
-        var ours = LocalNodeInfo ?? throw new InvalidOperationException("set LocalNodeInfo before accepting or dialing");
         using var timeout = new CancellationTokenSource(Options.HandshakeTimeout, Options.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         SecretConnection? secret = null;
         try
         {
+            var ours = LocalNodeInfo ?? await _localInfo.Task.WaitAsync(linked.Token).ConfigureAwait(false);
             secret = await SecretConnection.HandshakeAsync(raw, _nodeKey, linked.Token).ConfigureAwait(false);
             if (dialedId is { } expected) Handshake.VerifyDialedId(expected, secret.RemoteId);
             var theirs = await Handshake.ExchangeNodeInfoAsync(secret, ours, linked.Token).ConfigureAwait(false);
@@ -254,15 +280,13 @@ internal sealed class TransportCore : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        Task[] pending;
         lock (_gate)
         {
             if (_closing.IsCancellationRequested) return;
             _closing.Cancel();
-            pending = [.. _handshakes];
         }
         _accepted.Writer.TryComplete();
-        await Task.WhenAll(pending).ConfigureAwait(false);
+        await _handshakes.WaitAllAsync().ConfigureAwait(false);
         while (_accepted.Reader.TryRead(out var conn))
             await conn.DisposeAsync().ConfigureAwait(false);
     }

@@ -39,7 +39,7 @@ public class InitCommandTests
             "handshake_timeout = \"20s\"", "dial_timeout = \"3s\"",
             "[instrumentation]", "prometheus = false", "prometheus_listen_addr = \":26660\"", "namespace = \"cometbft\"",
             "[switchboard]", "chain_id = \"switchboard\"", "echo_channel = \"\"", "nat = false", "reconnect_max_attempts = 0",
-            "[switchboard.mconnection]", "ping_interval = \"1m\"", "pong_timeout = \"45s\"", "inbound_queue_capacity = 256",
+            "[switchboard.mconnection]", "ping_interval = \"1m\"", "pong_timeout = \"45s\"", "max_buffered_bytes = 33554432", "max_read_pause = \"30s\"", "write_stall_timeout = \"30s\"",
         ];
         foreach (var line in expected) Assert.Contains("\n" + line, text);
         Assert.DoesNotContain("config.json", Directory.GetFiles(Path.Combine(home.Path, "config")).Select(Path.GetFileName));

@@ -44,6 +44,9 @@ internal sealed class GatedStream(Stream inner) : Stream
 
     public int WritesStarted => Volatile.Read(ref _writesStarted);
 
+    /// <summary>True once the connection disposed its transport.</summary>
+    public bool Disposed { get; private set; }
+
     public void Open() => _gate.TrySetResult();
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
@@ -72,7 +75,11 @@ internal sealed class GatedStream(Stream inner) : Stream
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) inner.Dispose();
+        if (disposing)
+        {
+            Disposed = true;
+            inner.Dispose();
+        }
         base.Dispose(disposing);
     }
 }
@@ -114,6 +121,25 @@ internal static class MConnectionKit
         var buffer = new byte[count];
         await raw.ReadExactlyAsync(buffer).AsTask().WaitAsync(Timeout);
         return buffer;
+    }
+
+    /// <summary>Writes <paramref name="message"/> as the peer would: fragments of at most 1024 bytes, EOF on the last.</summary>
+    public static async Task WriteMessageAsync(Stream raw, byte channel, byte[] message)
+    {
+        var codec = new CometBftPacketCodec();
+        var buffer = new byte[(message.Length / 1024 + 1) * (codec.MaxPacketSize + 16)];
+        var length = 0;
+        var offset = 0;
+        do
+        {
+            var take = Math.Min(1024, message.Length - offset);
+            var eof = offset + take == message.Length;
+            length += codec.WriteMsg(buffer.AsSpan(length), channel, eof, message.AsSpan(offset, take));
+            offset += take;
+        }
+        while (offset < message.Length);
+        await raw.WriteAsync(buffer.AsMemory(0, length));
+        await raw.FlushAsync();
     }
 
     public static async Task WriteHexAsync(Stream raw, string hex)

@@ -5,12 +5,11 @@ namespace Switchboard.Tests.Integration;
 
 public class SwitchPolicyTests
 {
-    private sealed class SlowReactor(InboundQueueOptions queue) : Reactor("slow")
+    private sealed class SlowReactor(Switchboard.Conn.ChannelDescriptor channel) : Reactor("slow")
     {
         public readonly TaskCompletionSource Gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public int Received;
-        public override InboundQueueOptions InboundQueue { get; } = queue;
-        public override IReadOnlyList<Switchboard.Conn.ChannelDescriptor> GetChannels() => [Channels.Make(0x10)];
+        public override IReadOnlyList<Switchboard.Conn.ChannelDescriptor> GetChannels() => [channel];
         public override async ValueTask ReceiveAsync(Envelope envelope, CancellationToken cancellationToken)
         {
             await Gate.Task.WaitAsync(cancellationToken);
@@ -22,19 +21,23 @@ public class SwitchPolicyTests
     [MemberData(nameof(TransportKind.All), MemberType = typeof(TransportKind))]
     public async Task AFullQueueUnderDisconnectPolicyDropsOnlyThatPeerAsSlow(TransportKind kind)
     {
-        var slow = new SlowReactor(new InboundQueueOptions { Capacity = 2, FullMode = InboundFullMode.DisconnectPeer });
+        // Messages of 100 bytes, room for two of them waiting (the channel's capacity is 100 bytes).
+        var slow = new SlowReactor(Channels.Make(0x10) with
+        {
+            RecvMessageCapacity = 100, RecvQueueBytes = 200, FullMode = Switchboard.Conn.ChannelFullMode.DisconnectPeer,
+        });
         await using var a = await TestNode.StartAsync(kind, register: s => s.AddReactor(slow));
         await using var b = await TestNode.StartAsync(kind, register: s => s.OpenChannel(Channels.Make(0x10)));
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var events = a.Switch.WatchPeersAsync(cts.Token).GetAsyncEnumerator(cts.Token);
         var toA = await b.Switch.DialPeerAsync(a.Address);
         Assert.True(await events.MoveNextAsync());
-        // One message is held by the blocked reactor, two fill the queue, the fourth overflows it.
-        for (var i = 0; i < 4; i++) Assert.True(await toA.SendAsync(0x10, new[] { (byte)i }));
+        // One message is held by the blocked reactor, two fill the peer's queue, the fourth overflows it.
+        for (var i = 0; i < 4; i++) Assert.True(await toA.SendAsync(0x10, Enumerable.Repeat((byte)i, 100).ToArray()));
         Assert.True(await events.MoveNextAsync());
         var removed = Assert.IsType<PeerRemoved>(events.Current);
         Assert.Equal(DisconnectKind.SlowPeer, removed.Reason.Kind);
-        Assert.False(removed.Reason.ByRemote);
+        Assert.True(removed.Reason.ByRemote); // the peer went over its budget: its fault
         Assert.True(a.Switch.IsRunning);
         slow.Gate.SetResult();
     }

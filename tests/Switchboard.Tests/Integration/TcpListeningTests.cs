@@ -69,8 +69,8 @@ public class TcpListeningTests
         var dial = await Assert.ThrowsAsync<PeerRejectedException>(() => client.DialAsync(bound).AsTask());
         Assert.Equal(RejectReason.Incompatible, dial.Reason);
 
-        await Eventually.TrueAsync(() => log.Lines.Any(l => l.EventId.Id == 303), "the server logged the refusal");
-        var line = Assert.Single(log.Lines, l => l.EventId.Id == 303);
+        await Eventually.TrueAsync(() => log.Lines.Any(l => l.EventId.Id == 304), "the server logged the refusal");
+        var line = Assert.Single(log.Lines, l => l.EventId.Id == 304);
         Assert.Equal(LogLevel.Information, line.Level);
         Assert.StartsWith("Inbound connection from 127.0.0.1:", line.Message);
         Assert.Contains("refused: Incompatible: incompatible peer", line.Message);
