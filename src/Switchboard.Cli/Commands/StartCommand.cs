@@ -32,10 +32,12 @@ internal static class StartCommand
         var strict = CommandSupport.Flag("--addr-book-strict", "Keep only routable addresses in the address book: --addr-book-strict true|false (config p2p.addr_book_strict, default true; false for private or one-host networks)");
         var maxInbound = new Option<int?>("--max-inbound-peers") { Description = "Most inbound peers (config p2p.max_num_inbound_peers, default 40)" };
         var rpcLaddr = new Option<string?>("--rpc-laddr") { Description = "Status API address tcp://IP:PORT, \"\" for none (config rpc.laddr; default tcp://127.0.0.1:26657)" };
+        var metricsAddr = new Option<string?>("--metrics-addr") { Description = "Serve Prometheus metrics at http://IP:PORT/metrics (sets instrumentation.prometheus and prometheus_listen_addr)" };
+        var otlp = new Option<string?>("--otlp-endpoint") { Description = "Push metrics by OTLP to this URL, e.g. http://127.0.0.1:4317 (config switchboard.otlp_endpoint)" };
         var maxOutbound = new Option<int?>("--max-outbound-peers") { Description = "Outbound peers PEX keeps connected (config p2p.max_num_outbound_peers, default 10)" };
         var command = new Command("start", "Run a node until Ctrl-C or SIGTERM");
         foreach (var o in new Option[] { home, laddr, peers, chainId, moniker, echo, nat, natAllowPrivate, external, seeds, pex, seedMode,
-                     duplicateIp, strict, maxInbound, maxOutbound, rpcLaddr })
+                     duplicateIp, strict, maxInbound, maxOutbound, rpcLaddr, metricsAddr, otlp })
             command.Options.Add(o);
 
         CommandSupport.SetAction(command, environment, async context =>
@@ -60,6 +62,9 @@ internal static class StartCommand
             if (context.Get(chainId) is { } c) config = config with { ChainId = c };
             if (context.Get(moniker) is { } m) config = config with { Moniker = m };
             if (context.IsSet(rpcLaddr)) config = config with { Rpc = new RpcConfig { Laddr = context.Get(rpcLaddr) ?? "" } };
+            if (context.Get(metricsAddr) is { } ma)
+                config = config with { Instrumentation = config.Instrumentation with { Prometheus = true, PrometheusListenAddr = ma } };
+            if (context.Get(otlp) is { } oe) config = config with { Instrumentation = config.Instrumentation with { OtlpEndpoint = oe } };
             if (context.Get(echo) is { } e) config = config with { Diagnostics = config.Diagnostics with { EchoChannel = e } };
             var pexConfig = config.Pex;
             if (context.Get(seeds) is { } s) pexConfig = pexConfig with { Seeds = SplitList(s) };
@@ -73,9 +78,9 @@ internal static class StartCommand
                 Home = nodeHome.Root,
                 Reactors = config.Pex.Enabled ? [NodePex.Factory()] : [],
                 ServeStatusApi = true,
+                ServeMetrics = true,
             };
             await using var host = new NodeHost(config, nodeHome.LoadKey(config), context.LoggerFactory, options);
-            if (config.Instrumentation.Prometheus) CliLog.MetricsNotServed(logger);
             // Without a channel every peer is refused ("no common channel"): a node that can do nothing is a mistake.
             if (host.Settings.EchoChannel is null && !config.Pex.Enabled)
                 throw new ConfigException("the node would have no channels and refuse every peer: enable peer exchange " +

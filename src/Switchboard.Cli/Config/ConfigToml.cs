@@ -75,11 +75,12 @@ internal static class ConfigToml
         D("p2p.handshake_timeout", c => c.P2P.HandshakeTimeout, (c, v) => c.P2P.HandshakeTimeout = v, "Peer connection configuration."),
         D("p2p.dial_timeout", c => c.P2P.DialTimeout, (c, v) => c.P2P.DialTimeout = v, ""),
 
-        B("instrumentation.prometheus", c => c.Instrumentation.Prometheus, (c, v) => c.Instrumentation.Prometheus = v, "When true, Prometheus metrics are served under /metrics on\n# PrometheusListenAddr."),
+        B("instrumentation.prometheus", c => c.Instrumentation.Prometheus, (c, v) => c.Instrumentation.Prometheus = v, "When true, Prometheus metrics are served under /metrics on\n# PrometheusListenAddr (--metrics-addr sets both)."),
         S("instrumentation.prometheus_listen_addr", c => c.Instrumentation.PrometheusListenAddr, (c, v) => c.Instrumentation.PrometheusListenAddr = v, "Address to listen for Prometheus collector(s) connections"),
         I("instrumentation.max_open_connections", c => c.Instrumentation.MaxOpenConnections, (c, v) => c.Instrumentation.MaxOpenConnections = v, "Maximum number of simultaneous connections.\n# 0 - unlimited."),
         S("instrumentation.namespace", c => c.Instrumentation.Namespace, (c, v) => c.Instrumentation.Namespace = v, "Instrumentation namespace"),
 
+        S("switchboard.otlp_endpoint", c => c.Instrumentation.OtlpEndpoint, (c, v) => c.Instrumentation.OtlpEndpoint = v, "Push the metrics by OTLP (gRPC) to this endpoint, e.g. \"http://127.0.0.1:4317\"; empty = off (--otlp-endpoint)"),
         S("switchboard.chain_id", c => c.ChainId, (c, v) => c.ChainId = v, "Chain ID (NodeInfo network); peers must be on the same one. Empty: the genesis file's chain_id, else \"switchboard\""),
         S("switchboard.echo_channel", c => c.Diagnostics.EchoChannel, (c, v) => c.Diagnostics.EchoChannel = v, "Channel (e.g. \"0x77\") on which every message is sent back to its sender; empty = off (--echo)"),
         B("switchboard.nat", c => c.P2P.Nat, (c, v) => c.P2P.Nat = v, "Map the listen port on the gateway (NAT-PMP, then UPnP IGD) and advertise the external endpoint (--nat)"),

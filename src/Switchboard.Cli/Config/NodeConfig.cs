@@ -208,6 +208,12 @@ internal sealed record InstrumentationConfig
     /// <summary>Most simultaneous scrape connections, 0 = unlimited. Default 3.</summary>
     public int MaxOpenConnections { get; set; } = 3;
 
-    /// <summary>Metric name prefix. Default <c>cometbft</c>.</summary>
+    /// <summary>
+    /// CometBFT's metric name prefix. Default <c>cometbft</c>. Accepted and checked; the library's metric names are
+    /// fixed (<c>cometbft_p2p_*</c>, <c>switchboard_p2p_*</c>), so only the default is meaningful.
+    /// </summary>
     public string Namespace { get; set; } = "cometbft";
+
+    /// <summary>OTLP endpoint to push metrics to (Switchboard's, <c>switchboard.otlp_endpoint</c>), e.g. <c>http://127.0.0.1:4317</c>; empty = off.</summary>
+    public string OtlpEndpoint { get; set; } = "";
 }

@@ -22,6 +22,12 @@ internal sealed record NodeSettings
 
     /// <summary>Where the status API listens (<c>rpc.laddr</c>); null when it is empty (off).</summary>
     public required IPEndPoint? Rpc { get; init; }
+
+    /// <summary>Where Prometheus metrics are served (<c>instrumentation.prometheus_listen_addr</c>); null unless <c>prometheus</c> is on.</summary>
+    public required IPEndPoint? Metrics { get; init; }
+
+    /// <summary>Where metrics are pushed by OTLP (<c>switchboard.otlp_endpoint</c>); null when empty.</summary>
+    public required Uri? Otlp { get; init; }
     public required SwitchOptions Switch { get; init; }
     public required TransportOptions Transport { get; init; }
 
@@ -65,6 +71,18 @@ internal sealed record NodeSettings
         Positive("switchboard.mconnection.max_read_pause", mc.MaxReadPause);
         Positive("switchboard.mconnection.write_stall_timeout", mc.WriteStallTimeout);
         if (config.Instrumentation.MaxOpenConnections < 0) throw Invalid("instrumentation.max_open_connections", "must not be negative (0 = unlimited)");
+        IPEndPoint? metrics = null;
+        if (config.Instrumentation.Prometheus)
+        {
+            // CometBFT writes ":26660" (every interface); the host part may be left out.
+            var text = config.Instrumentation.PrometheusListenAddr?.Trim() ?? "";
+            if (text.StartsWith(':')) text = "0.0.0.0" + text;
+            if (!Addresses.TryParseListen(text, out metrics, out error)) throw Invalid("instrumentation.prometheus_listen_addr", error);
+        }
+        Uri? otlp = null;
+        if (!string.IsNullOrEmpty(config.Instrumentation.OtlpEndpoint)
+            && (!Uri.TryCreate(config.Instrumentation.OtlpEndpoint, UriKind.Absolute, out otlp) || otlp.Scheme is not ("http" or "https")))
+            throw Invalid("switchboard.otlp_endpoint", $"\"{config.Instrumentation.OtlpEndpoint}\" is not an http:// or https:// URL");
         IPEndPoint? rpc = null;
         if (!string.IsNullOrEmpty(config.Rpc.Laddr) && !Addresses.TryParseListen(config.Rpc.Laddr, out rpc, out error)) throw Invalid("rpc.laddr", error);
         if (string.IsNullOrWhiteSpace(pex.AddrBookFile)) throw Invalid("p2p.addr_book_file", "must not be empty");
@@ -131,6 +149,8 @@ internal sealed record NodeSettings
             Seeds = seeds,
             EchoChannel = echo,
             Rpc = rpc,
+            Metrics = metrics,
+            Otlp = otlp,
             Switch = switchOptions,
             Transport = transport,
         };

@@ -43,6 +43,12 @@ internal sealed record NodeHostOptions
     /// </summary>
     public bool ServeStatusApi { get; init; }
 
+    /// <summary>
+    /// Export metrics as the config says (<c>instrumentation.prometheus</c>, <c>switchboard.otlp_endpoint</c>) through a
+    /// <see cref="MetricsServer"/> whose meter factory the Switch uses. Off by default, as <see cref="ServeStatusApi"/>.
+    /// </summary>
+    public bool ServeMetrics { get; init; }
+
     /// <summary>Port mapping settings used when <c>p2p.nat</c> is on (the host fills in the logger factory).</summary>
     public PortMapperOptions PortMapper { get; init; } = new();
 }
@@ -93,6 +99,9 @@ internal sealed class NodeHost : IAsyncDisposable
     /// <summary>The gateway mapping when <c>p2p.nat</c> is on and it succeeded.</summary>
     public PortMapper? PortMapper { get; private set; }
 
+    /// <summary>The metrics exporter when <see cref="NodeHostOptions.ServeMetrics"/> is on and the config asks for one.</summary>
+    public MetricsServer? Metrics { get; private set; }
+
     /// <summary>The status API when <see cref="NodeHostOptions.ServeStatusApi"/> is on and <c>rpc.laddr</c> is set.</summary>
     public StatusApi? StatusApi { get; private set; }
 
@@ -105,6 +114,21 @@ internal sealed class NodeHost : IAsyncDisposable
         if (Interlocked.CompareExchange(ref _state, 1, 0) != 0) throw new InvalidOperationException("already started");
         var switchOptions = Settings.Switch;
         if (Config.P2P.Nat) switchOptions = switchOptions with { ExternalAddress = await MapPortAsync(cancellationToken).ConfigureAwait(false) };
+        if (_options.ServeMetrics && (Settings.Metrics is not null || Settings.Otlp is not null))
+        {
+            try
+            {
+                Metrics = await MetricsServer.StartAsync(Id.ToString(), Settings.Metrics, Settings.Otlp, Config.Instrumentation.MaxOpenConnections, LoggerFactory,
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException ex)
+            {
+                throw new ListenException($"cannot serve metrics on {Settings.Metrics}: {ListenFailure(ex, "--metrics-addr or instrumentation.prometheus_listen_addr")}", ex);
+            }
+            switchOptions = switchOptions with { MeterFactory = Metrics.MeterFactory };
+            if (Metrics.ScrapeAddress is { } scrape) CliLog.MetricsServing(_logger, scrape.ToString());
+            if (Settings.Otlp is { } otlp) CliLog.MetricsPushing(_logger, otlp.ToString());
+        }
         if (_options.ConfigureSwitch is { } configure) switchOptions = configure(switchOptions);
 
         var transport = _options.CreateTransport?.Invoke(Key, Settings.Transport, LoggerFactory)
@@ -132,17 +156,19 @@ internal sealed class NodeHost : IAsyncDisposable
             }
             catch (IOException ex)
             {
-                var reason = ex.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse }
-                    || ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase)
-                    ? "address already in use (another process, e.g. a CometBFT node, serves RPC there; choose another --rpc-laddr or rpc.laddr, or \"\" for none)"
-                    : ex.Message;
-                throw new ListenException($"cannot serve the status API on {rpc}: {reason}", ex);
+                throw new ListenException($"cannot serve the status API on {rpc}: {ListenFailure(ex, "--rpc-laddr or rpc.laddr, or \"\" for none")}", ex);
             }
             CliLog.StatusApiServing(_logger, StatusApi.Address.ToString().TrimEnd('/'));
         }
         CliLog.NodeStarted(_logger, Id.ToString(), switchOptions.Moniker, switchOptions.Network,
             ListenAddress?.DialString ?? "(not listening)", _switch.NodeInfo!.ListenAddr);
     }
+
+    private static string ListenFailure(IOException ex, string setting) =>
+        ex.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse }
+        || ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase)
+            ? $"address already in use (another process, e.g. a CometBFT node, listens there; choose another {setting})"
+            : ex.Message;
 
     /// <summary>Starts the node, runs it until <paramref name="cancellationToken"/> fires, then stops it.</summary>
     public async Task RunAsync(Action<NodeHost>? started = null, CancellationToken cancellationToken = default)
@@ -168,6 +194,7 @@ internal sealed class NodeHost : IAsyncDisposable
         if (_switch is not null) await _switch.StopAsync().ConfigureAwait(false);
         if (_peerLog is not null) await _peerLog.ConfigureAwait(false);
         if (PortMapper is { } mapper) await mapper.DisposeAsync().ConfigureAwait(false);
+        if (Metrics is { } metrics) await metrics.DisposeAsync().ConfigureAwait(false);
         if (_listening) CliLog.NodeStopped(_logger, Id.ToString());
     }
 
