@@ -165,7 +165,7 @@ internal static class EchoLoad
             return report with
             {
                 Error = new Failure("rejected", "NoEchoChannel",
-                    $"the peer does not serve channel {report.Channel} (its channels: {Convert.ToHexStringLower(peer.NodeInfo.Channels.Span)}); start it with --echo {report.Channel}"),
+                    $"the peer does not serve channel {report.Channel} (its channels: {Addresses.FormatChannels(peer.NodeInfo.Channels.Span)}); start it with --echo {report.Channel}"),
             };
 
         using var stopWatching = CancellationTokenSource.CreateLinkedTokenSource(failed.Token);
@@ -334,7 +334,7 @@ internal static class SendCommand
                         $"send: {request.Count} x {request.Size} B on channel {Addresses.FormatChannel(request.Channel)} to {request.Target}, window {request.Window}"));
                 var report = await EchoLoad.RunAsync(request, key, chainId, moniker, context.LoggerFactory,
                     asJson ? null : line => context.Out.WriteLine(line), context.CancellationToken);
-                if (asJson) await context.Out.WriteLineAsync(JsonSerializer.Serialize(report, CliJsonContext.Default.SendReport));
+                if (asJson) await context.Out.WriteLineAsync(JsonSerializer.Serialize(report, CliJsonContext.Output.SendReport));
                 else EchoLoad.Print(report, context.Out);
                 return report.Ok ? ExitCodes.Ok : ExitCodes.Failure;
             }
