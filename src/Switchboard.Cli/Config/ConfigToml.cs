@@ -88,13 +88,16 @@ internal static class ConfigToml
         I("switchboard.max_incoming_connections", c => c.P2P.MaxIncomingConnections, (c, v) => c.P2P.MaxIncomingConnections = v, "Connections (handshaking or established) the listener holds at once; raised to max_num_inbound_peers + unconditional peers"),
         D("switchboard.dial_jitter", c => c.P2P.DialJitter, (c, v) => c.P2P.DialJitter = v, "Random delay before the first dial of each persistent peer, [0, this)"),
         I("switchboard.reconnect_max_attempts", c => c.P2P.ReconnectMaxAttempts, (c, v) => c.P2P.ReconnectMaxAttempts = v, "Give up redialing a persistent peer after this many attempts; 0 = never give up"),
+        L("switchboard.shared_buffer_bytes", c => c.P2P.SharedBufferBytes, (c, v) => c.P2P.SharedBufferBytes = v, "Node-wide pool of inbound bytes beyond each peer's reserve (worst case: peers x reserve + this)"),
 
         D("switchboard.mconnection.ping_interval", c => c.MConnection.PingInterval, (c, v) => c.MConnection.PingInterval = v, "Interval between pings"),
         D("switchboard.mconnection.pong_timeout", c => c.MConnection.PongTimeout, (c, v) => c.MConnection.PongTimeout = v, "How long a pong may take; must be below ping_interval"),
         D("switchboard.mconnection.send_timeout", c => c.MConnection.SendTimeout, (c, v) => c.MConnection.SendTimeout = v, "How long a send waits for room in a channel's queue"),
         D("switchboard.mconnection.flush_coalescing_delay", c => c.MConnection.FlushCoalescingDelay, (c, v) => c.MConnection.FlushCoalescingDelay = v, "How long written packets may wait for more before a flush (0s = flush when the queues drain)"),
         I("switchboard.mconnection.write_buffer_size", c => c.MConnection.WriteBufferSize, (c, v) => c.MConnection.WriteBufferSize = v, "Output buffer size in bytes"),
-        L("switchboard.mconnection.max_buffered_bytes", c => c.MConnection.MaxBufferedBytes, (c, v) => c.MConnection.MaxBufferedBytes = v, "Most bytes held per peer (inbound queues, reassembly, send queues)"),
+        L("switchboard.mconnection.max_buffered_bytes", c => c.MConnection.MaxBufferedBytes, (c, v) => c.MConnection.MaxBufferedBytes = v, "Most inbound bytes held per peer (messages waiting for reactors, reassembly); at least every channel's largest message"),
+        L("switchboard.mconnection.max_send_buffered_bytes", c => c.MConnection.MaxSendBufferedBytes, (c, v) => c.MConnection.MaxSendBufferedBytes = v, "Most bytes queued to one peer and not yet written"),
+        L("switchboard.mconnection.reserved_buffer_bytes", c => c.MConnection.ReservedBufferBytes, (c, v) => c.MConnection.ReservedBufferBytes = v, "Inbound bytes each peer may hold without drawing on shared_buffer_bytes"),
         D("switchboard.mconnection.max_read_pause", c => c.MConnection.MaxReadPause, (c, v) => c.MConnection.MaxReadPause = v, "Longest pause of a peer's reads for a full back-pressure channel before it is dropped"),
         D("switchboard.mconnection.write_stall_timeout", c => c.MConnection.WriteStallTimeout, (c, v) => c.MConnection.WriteStallTimeout = v, "Longest time one write may make no progress before the peer is dropped"),
     ];

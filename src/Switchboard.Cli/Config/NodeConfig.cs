@@ -91,6 +91,10 @@ internal sealed record P2PConfig
     /// <summary>Allow several peers from one IP address. Default false.</summary>
     public bool AllowDuplicateIp { get; set; }
 
+    /// <summary>Node-wide pool of inbound bytes beyond each peer's reserve (<c>switchboard.shared_buffer_bytes</c>).
+    /// Default 268435456 (256 MiB).</summary>
+    public long SharedBufferBytes { get; set; } = new SwitchOptions().SharedBufferBytes;
+
     /// <summary>TCP connect limit. Default 3s.</summary>
     public TimeSpan DialTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
@@ -153,8 +157,14 @@ internal sealed record MConnectionConfig
     /// <summary>Output buffer size in bytes. Default 65536.</summary>
     public int WriteBufferSize { get; set; } = MConnectionOptions.Default.WriteBufferSize;
 
-    /// <summary>Most bytes held per peer (inbound queues, reassembly, send queues). Default 33554432 (32 MiB).</summary>
+    /// <summary>Most inbound bytes held per peer (waiting messages, reassembly). Default 33554432 (32 MiB).</summary>
     public long MaxBufferedBytes { get; set; } = MConnectionOptions.Default.MaxBufferedBytes;
+
+    /// <summary>Most bytes queued to one peer and not yet written. Default 16777216 (16 MiB).</summary>
+    public long MaxSendBufferedBytes { get; set; } = MConnectionOptions.Default.MaxSendBufferedBytes;
+
+    /// <summary>Inbound bytes a peer may hold without drawing on the node-wide pool. Default 1048576 (1 MiB).</summary>
+    public long ReservedBufferBytes { get; set; } = MConnectionOptions.Default.ReservedBufferBytes;
 
     /// <summary>Longest pause of a peer's reads for a full back-pressure channel before it is dropped. Default 30s.</summary>
     public TimeSpan MaxReadPause { get; set; } = MConnectionOptions.Default.MaxReadPause;

@@ -68,6 +68,9 @@ internal sealed record NodeSettings
         NotNegative("switchboard.mconnection.send_timeout", mc.SendTimeout);
         NotNegative("switchboard.mconnection.flush_coalescing_delay", mc.FlushCoalescingDelay);
         if (mc.MaxBufferedBytes < 1) throw Invalid("switchboard.mconnection.max_buffered_bytes", "must be at least 1");
+        if (mc.MaxSendBufferedBytes < 1) throw Invalid("switchboard.mconnection.max_send_buffered_bytes", "must be at least 1");
+        if (mc.ReservedBufferBytes < 0) throw Invalid("switchboard.mconnection.reserved_buffer_bytes", "must not be negative");
+        if (p2p.SharedBufferBytes < 0) throw Invalid("switchboard.shared_buffer_bytes", "must not be negative");
         Positive("switchboard.mconnection.max_read_pause", mc.MaxReadPause);
         Positive("switchboard.mconnection.write_stall_timeout", mc.WriteStallTimeout);
         if (config.Instrumentation.MaxOpenConnections < 0) throw Invalid("instrumentation.max_open_connections", "must not be negative (0 = unlimited)");
@@ -106,6 +109,8 @@ internal sealed record NodeSettings
             FlushCoalescingDelay = mc.FlushCoalescingDelay,
             WriteBufferSize = mc.WriteBufferSize,
             MaxBufferedBytes = mc.MaxBufferedBytes,
+            MaxSendBufferedBytes = mc.MaxSendBufferedBytes,
+            ReservedBufferBytes = mc.ReservedBufferBytes,
             MaxReadPause = mc.MaxReadPause,
             WriteStallTimeout = mc.WriteStallTimeout,
         };
@@ -128,6 +133,7 @@ internal sealed record NodeSettings
                 MaxAttempts = p2p.ReconnectMaxAttempts == 0 ? null : p2p.ReconnectMaxAttempts,
             },
             Connection = connection,
+            SharedBufferBytes = p2p.SharedBufferBytes,
         };
         var transport = new TransportOptions
         {
