@@ -40,4 +40,16 @@ internal static partial class CliLog
 
     [LoggerMessage(9011, LogLevel.Information, "Stopping ({Signal})")]
     public static partial void Stopping(ILogger logger, string signal);
+
+    [LoggerMessage(9012, LogLevel.Warning, "{Peer} is a private or loopback address, which a strict address book (addr_book_strict) drops: for a private or one-host network use --addr-book-strict false{DuplicateIpHint}")]
+    public static partial void StrictBookWithPrivatePeer(ILogger logger, string peer, string duplicateIpHint);
+
+    [LoggerMessage(9013, LogLevel.Information, "Metrics (Prometheus) on {Address}")]
+    public static partial void MetricsServing(ILogger logger, string address);
+
+    [LoggerMessage(9015, LogLevel.Information, "Metrics pushed by OTLP to {Endpoint}")]
+    public static partial void MetricsPushing(ILogger logger, string endpoint);
+
+    [LoggerMessage(9014, LogLevel.Information, "Status API on {Address}: /net_info, /status, /health")]
+    public static partial void StatusApiServing(ILogger logger, string address);
 }

@@ -119,9 +119,6 @@ public enum FlowControlFault
     /// <summary>A write to the peer made no progress for <see cref="Conn.MConnectionOptions.WriteStallTimeout"/>:
     /// the peer (or the network) stopped reading.</summary>
     WriteStalled,
-    /// <summary>Reading was paused for <see cref="Conn.MConnectionOptions.MaxReadPause"/> because the connection's
-    /// budget was full of our unsent messages to the peer: it sends but does not read.</summary>
-    PeerNotReading,
 }
 
 /// <summary>A connection was closed by flow control: a stalled local consumer, a peer over its budget, or a write

@@ -1,3 +1,4 @@
+using Switchboard.Internal;
 using Switchboard.Conn;
 using Switchboard.Crypto;
 using Switchboard.Peers;
@@ -13,6 +14,7 @@ public sealed partial class Switch
     private readonly SemaphoreSlim _peerLock = new(1, 1);
     private readonly Dictionary<NodeId, Peer> _peers = [];
     private readonly Dictionary<NodeId, Task> _removing = [];
+    private readonly LogRateLimiter _refusalLog;
     private volatile IReadOnlyList<IPeer> _peerSnapshot = [];
 
     /// <summary>The connected peers (a snapshot).</summary>
@@ -49,6 +51,15 @@ public sealed partial class Switch
     /// <summary>True when <paramref name="id"/> is one of the configured persistent peers.</summary>
     public bool IsPersistentPeer(NodeId id) => _persistent.ContainsKey(id);
 
+    /// <summary>A refused peer, at Information with its address, at most 10 lines a minute (a reconnect loop or a
+    /// flood cannot fill the log; the next line says how many were left out).</summary>
+    private void LogRejected(TransportConnection conn, string reason)
+    {
+        if (!_refusalLog.TryAcquire(out var suppressed)) return;
+        SwitchLog.PeerRejected(_logger, conn.NodeInfo.Id.ToString(), conn.SocketAddress.DialString, reason,
+            suppressed > 0 ? $" ({suppressed} earlier refusals not logged)" : "");
+    }
+
     private void RunInBackground(Func<Task> work) => _background.Run(work, () => _stopping.IsCancellationRequested);
 
     /// <summary>Adds an upgraded connection as a peer, resolving a duplicate by the deterministic tie-break.</summary>
@@ -80,7 +91,7 @@ public sealed partial class Switch
             {
                 if (!KeepNewConnection(existing, conn))
                 {
-                    SwitchLog.PeerRejected(_logger, id.ToString(), "duplicate connection (the existing one is kept by the tie-break)");
+                    LogRejected(conn, "duplicate connection (the existing one is kept by the tie-break)");
                     await conn.DisposeAsync().ConfigureAwait(false);
                     return;
                 }
@@ -96,7 +107,7 @@ public sealed partial class Switch
             }
             if (!conn.IsOutbound && !_unconditional.Contains(id) && NumInboundPeers >= Options.MaxInboundPeers)
             {
-                SwitchLog.PeerRejected(_logger, id.ToString(), $"inbound limit of {Options.MaxInboundPeers} reached");
+                LogRejected(conn, $"inbound limit of {Options.MaxInboundPeers} reached");
                 await conn.DisposeAsync().ConfigureAwait(false);
                 return;
             }
@@ -113,7 +124,8 @@ public sealed partial class Switch
                     Metrics.Dropped(channel, bytes);
                     added.NoteDrop();
                 });
-            peer.Start(_channels, Options.Connection, hooks, LoggerFactory.CreateLogger("Switchboard.MConnection"));
+            peer.Start(_channels, Options.Connection, hooks,
+                new ScopedLogger(LoggerFactory.CreateLogger("Switchboard.MConnection"), added.IdTag, conn.SocketAddress.DialString));
             lock (_peers)
             {
                 _peers[id] = peer;
@@ -126,14 +138,14 @@ public sealed partial class Switch
         }
         catch (Exception ex) when (peer is not null && ex is not OutOfMemoryException)
         {
-            SwitchLog.PeerRejected(_logger, id.ToString(), $"failed to start: {ex.Message}");
+            LogRejected(conn, $"failed to start: {ex.Message}");
             StopPeerInBackground(peer, new DisconnectReason(DisconnectKind.StoppedForError, false, ex.Message, ex));
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // Before the peer existed (a reactor's InitPeer threw, or the MConnection refused the channels): the
             // connection and its transport slot must not leak.
-            SwitchLog.PeerRejected(_logger, id.ToString(), $"failed to start: {ex.Message}");
+            LogRejected(conn, $"failed to start: {ex.Message}");
             await conn.DisposeAsync().ConfigureAwait(false);
         }
         finally

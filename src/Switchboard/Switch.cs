@@ -51,6 +51,7 @@ public sealed partial class Switch : IAsyncDisposable
         foreach (var p in Options.PersistentPeers) _persistent[p.Id] = p;
         _background = new BackgroundTasks(ex => SwitchLog.BackgroundFailed(_logger, ex));
         _pool = new SharedBufferPool(Options.SharedBufferBytes);
+        _refusalLog = new LogRateLimiter(10, TimeSpan.FromMinutes(1), Options.TimeProvider);
         Metrics = new SwitchMetrics(Options.MeterFactory, nodeKey.Id.ToString(), () => Peers, _pool);
     }
 

@@ -17,8 +17,8 @@ internal static partial class SwitchLog
     [LoggerMessage(403, LogLevel.Information, "Peer removed: {Peer}, reason: {Reason}")]
     public static partial void PeerRemoved(ILogger logger, string peer, string reason);
 
-    [LoggerMessage(404, LogLevel.Debug, "Peer {PeerId} rejected: {Reason}")]
-    public static partial void PeerRejected(ILogger logger, string peerId, string reason);
+    [LoggerMessage(404, LogLevel.Information, "Peer {PeerId} from {Remote} refused: {Reason}{Suppressed}")]
+    public static partial void PeerRejected(ILogger logger, string peerId, string remote, string reason, string suppressed);
 
     [LoggerMessage(405, LogLevel.Warning, "Reactor {Reactor} failed on a message from {PeerId}")]
     public static partial void ReactorReceiveFailed(ILogger logger, string reactor, string peerId, Exception error);

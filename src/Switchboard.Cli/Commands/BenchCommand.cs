@@ -53,7 +53,7 @@ internal static class BenchCommand
 
             var options = new HarnessOptions(list, (long)megabytes << 20, latency);
             var report = await ThroughputHarness.RunAsync(options, line => context.Error.WriteLine("bench: " + line), context.CancellationToken);
-            if (context.Get(json)) await context.Out.WriteLineAsync(JsonSerializer.Serialize(BenchReport.From(report), CliJsonContext.Default.BenchReport));
+            if (context.Get(json)) await context.Out.WriteLineAsync(JsonSerializer.Serialize(BenchReport.From(report), CliJsonContext.Output.BenchReport));
             else await context.Out.WriteLineAsync(ThroughputHarness.Render(report));
             return ExitCodes.Ok;
         });

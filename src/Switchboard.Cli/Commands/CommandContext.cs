@@ -6,8 +6,10 @@ using Switchboard.Cli.Config;
 namespace Switchboard.Cli.Commands;
 
 /// <summary>One run of one command: its parse result, output writers, logging and cancellation.</summary>
-internal sealed class CommandContext(ParseResult parse, CliEnvironment environment, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+internal sealed class CommandContext(ParseResult parse, CliEnvironment environment, CancellationToken cancellationToken) : IDisposable
 {
+    private ILoggerFactory? _loggerFactory;
+
     public ParseResult Parse { get; } = parse;
 
     public CliEnvironment Environment { get; } = environment;
@@ -18,7 +20,12 @@ internal sealed class CommandContext(ParseResult parse, CliEnvironment environme
     /// <summary>Errors about the invocation itself.</summary>
     public TextWriter Error => Parse.InvocationConfiguration.Error;
 
-    public ILoggerFactory LoggerFactory { get; } = loggerFactory;
+    /// <summary>The level and format of the run's log lines: the flags, else (for <c>start</c>) the config's.</summary>
+    public LogSettings LogSettings { get; private set; } =
+        new(parse.GetValue(CommandSupport.LogLevelOption), parse.GetValue(CommandSupport.LogFormatOption));
+
+    /// <summary>Created on first use with <see cref="LogSettings"/>; disposed (flushed) at the end of the run.</summary>
+    public ILoggerFactory LoggerFactory => _loggerFactory ??= Environment.CreateLoggerFactory(LogSettings);
 
     public CancellationToken CancellationToken { get; } = cancellationToken;
 
@@ -28,6 +35,23 @@ internal sealed class CommandContext(ParseResult parse, CliEnvironment environme
 
     /// <summary>True when the option was given on the command line (not just defaulted).</summary>
     public bool IsSet(Option option) => Parse.GetResult(option) is OptionResult { Implicit: false };
+
+    /// <summary>
+    /// Applies CometBFT's <c>log_level</c> and <c>log_format</c> from the config where <c>--log-level</c> and
+    /// <c>--log-format</c> were not given. Call before the first log line (the logger factory is made once).
+    /// </summary>
+    public void UseConfigLogging(NodeConfig config)
+    {
+        if (_loggerFactory is not null) throw new InvalidOperationException("logging is already set up");
+        if (!CliLogging.TryParseLevel(config.LogLevel, out var level))
+            throw new ConfigException($"log_level: \"{config.LogLevel}\" is not a level (debug, info, error, none, or e.g. \"*:info,p2p:debug\")");
+        if (!CliLogging.TryParseFormat(config.LogFormat, out var format))
+            throw new ConfigException($"log_format: \"{config.LogFormat}\" must be plain or json");
+        if (!IsSet(CommandSupport.LogLevelOption)) LogSettings = LogSettings with { Level = level };
+        if (!IsSet(CommandSupport.LogFormatOption)) LogSettings = LogSettings with { Format = format };
+    }
+
+    public void Dispose() => _loggerFactory?.Dispose();
 }
 
 /// <summary>Options several commands share, and the wiring of a command's action.</summary>
@@ -41,13 +65,53 @@ internal static class CommandSupport
         Recursive = true,
     };
 
+    /// <summary>--log-format plain|json, on the root command and every subcommand.</summary>
+    public static readonly Option<LogFormat> LogFormatOption = new("--log-format")
+    {
+        Description = "Format of the log lines on standard error: plain (dated text) or json (one object per line); default plain, or the config's log_format for start",
+        DefaultValueFactory = _ => LogFormat.Plain,
+        HelpName = "plain|json",
+        Recursive = true,
+    };
+
+    /// <summary>
+    /// A boolean option: alone it means true (<c>--seed-mode</c>), or it takes <c>true</c>/<c>false</c>
+    /// (<c>--pex false</c>); anything else is an error naming the option, instead of System.CommandLine's
+    /// "Unrecognized command or argument".
+    /// </summary>
+    public static Option<bool> Flag(string name, string description)
+    {
+        lock (FlagNames) FlagNames.Add(name);
+        return new Option<bool>(name)
+    {
+        Description = description,
+        Arity = ArgumentArity.ZeroOrOne,
+        CustomParser = result =>
+        {
+            if (result.Tokens.Count == 0) return true;
+            var text = result.Tokens[0].Value;
+            if (bool.TryParse(text, out var value)) return value;
+            result.AddError(text.StartsWith('-')
+                ? $"unknown option '{text}'"
+                : $"{name}: \"{text}\" is not true or false");
+            return false;
+        },
+    };
+    }
+
+    /// <summary>
+    /// Names of the <see cref="Flag"/> options: System.CommandLine hands a boolean option only "true" or "false", so
+    /// "--pex maybe" reaches the error list as an unrecognized "maybe", which is reported against the flag instead.
+    /// </summary>
+    public static readonly HashSet<string> FlagNames = [];
+
     public static Option<string> Home(string? description = null) => new("--home")
     {
         Description = description ?? $"Node home directory (default: ${NodeHome.EnvironmentVariable}, else ~/.switchboard)",
         DefaultValueFactory = _ => NodeHome.DefaultRoot(),
     };
 
-    public static Option<bool> Json() => new("--json") { Description = "Print one JSON object instead of text" };
+    public static Option<bool> Json() => Flag("--json", "Print one JSON object instead of text");
 
     public static Option<string?> ChainId(string description) => new("--chain-id") { Description = description };
 
@@ -99,8 +163,7 @@ internal static class CommandSupport
     public static void SetAction(Command command, CliEnvironment environment, Func<CommandContext, Task<int>> action) =>
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var loggerFactory = environment.CreateLoggerFactory(parse.GetValue(LogLevelOption));
-            var context = new CommandContext(parse, environment, loggerFactory, cancellationToken);
+            using var context = new CommandContext(parse, environment, cancellationToken);
             try
             {
                 return await action(context);

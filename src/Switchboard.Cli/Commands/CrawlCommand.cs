@@ -44,7 +44,7 @@ internal static class CrawlCommand
         var chainId = CommandSupport.ChainId("Chain ID to announce; nodes of another chain refuse us (default \"switchboard\")");
         var maxNodes = new Option<int>("--max-nodes") { Description = "Most nodes dialed, seeds included", DefaultValueFactory = _ => 1000 };
         var timeout = CommandSupport.Timeout(DefaultTimeout, "Limit for the whole crawl; it ends with what it found");
-        var json = new Option<bool>("--json") { Description = "Print a JSON array with one object per node instead of the table" };
+        var json = CommandSupport.Flag("--json", "Print a JSON array with one object per node instead of the table");
         var command = new Command("crawl", "Walk a network by peer exchange without joining it; list every node found and whether it was reachable");
         foreach (var o in new Option[] { seeds, chainId, maxNodes, timeout, json }) command.Options.Add(o);
 
@@ -71,7 +71,7 @@ internal static class CrawlCommand
                 context.LoggerFactory, context.CancellationToken);
 
             var nodes = result.Nodes.Select(CrawlNodeReport.From).ToList();
-            if (context.Get(json)) await context.Out.WriteLineAsync(JsonSerializer.Serialize(nodes, CliJsonContext.Default.ListCrawlNodeReport));
+            if (context.Get(json)) await context.Out.WriteLineAsync(JsonSerializer.Serialize(nodes, CliJsonContext.Output.ListCrawlNodeReport));
             else Print(nodes, result, crawler, context.Out);
             return nodes.Any(n => n.Reachable) ? ExitCodes.Ok : ExitCodes.Failure;
         });
@@ -107,7 +107,7 @@ internal static class CrawlCommand
         string[] header = ["ID", "ADDRESS", "MONIKER", "VERSION", "NETWORK", "CHANNELS", "STATUS"];
         var rows = nodes.Select(n => new[]
         {
-            n.Id, n.Address ?? "-", n.Moniker ?? "-", n.Version ?? "-", n.Network ?? "-", n.Reachable ? n.Channels : "-", n.Status,
+            n.Id, n.Address ?? "-", n.Moniker ?? "-", n.Version ?? "-", n.Network ?? "-", n.Reachable ? Addresses.FormatChannels(Convert.FromHexString(n.Channels)) : "-", n.Status,
         }).ToList();
         TextTable.Write(output, header, rows);
         var reachable = nodes.Count(n => n.Reachable);

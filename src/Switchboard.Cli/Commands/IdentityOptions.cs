@@ -26,6 +26,6 @@ internal sealed class IdentityOptions(string defaultMoniker)
         if (context.Get(Home) is not { } homeDir) return (NodeKey.Generate(), chainId ?? new SwitchOptions().Network, defaultMoniker);
         var home = new NodeHome(homeDir);
         var config = File.Exists(home.ConfigPath) ? home.LoadConfig() : new NodeConfig();
-        return (home.LoadKey(), chainId ?? config.ChainId, config.Moniker);
+        return (home.LoadKey(config), chainId ?? config.ChainId, config.Moniker);
     }
 }

@@ -9,14 +9,14 @@ internal static class InitCommand
     public static Command Create(CliEnvironment environment)
     {
         var home = CommandSupport.Home();
-        var command = new Command("init", "Create the node key (config/node_key.json) and a config with every default (config/config.json); existing files are kept");
+        var command = new Command("init", "Create a config with every default (config/config.toml, CometBFT's format) and the node key (config/node_key.json); existing files are kept");
         command.Options.Add(home);
         CommandSupport.SetAction(command, environment, context =>
         {
             var nodeHome = new NodeHome(context.Get(home));
             var result = nodeHome.Init();
-            context.Out.WriteLine($"node key  {nodeHome.KeyPath} ({(result.KeyCreated ? "created" : "exists, kept")})");
             context.Out.WriteLine($"config    {nodeHome.ConfigPath} ({(result.ConfigCreated ? "created" : "exists, kept")})");
+            context.Out.WriteLine($"node key  {result.KeyPath} ({(result.KeyCreated ? "created" : "exists, kept")})");
             context.Out.WriteLine($"node ID   {result.NodeId}");
             return Task.FromResult(ExitCodes.Ok);
         });

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Switchboard.Cli.Config;
 using Switchboard.Nat;
 
 namespace Switchboard.Cli.Commands;
@@ -10,7 +11,7 @@ internal static class NatCommand
     public static Command Create(CliEnvironment environment)
     {
         var gateway = new Option<string?>("--gateway") { Description = "Gateway IP for NAT-PMP (default: the default route's gateway)" };
-        var noMapping = new Option<bool>("--no-mapping") { Description = "Only discover; do not add (and remove) a test port mapping" };
+        var noMapping = CommandSupport.Flag("--no-mapping", "Only discover; do not add (and remove) a test port mapping");
         var json = CommandSupport.Json();
         var probe = new Command("probe", "Discover the gateway (UPnP IGD, NAT-PMP), its external address and whether a port mapping works; exit 1 if no gateway is found");
         foreach (var o in new Option[] { gateway, noMapping, json }) probe.Options.Add(o);
@@ -22,7 +23,7 @@ internal static class NatCommand
             // NatProbeOptions' defaults finish within about 2 s without a gateway (SSDP wait, NAT-PMP retries).
             var report = await NatProbe.RunAsync(new NatProbeOptions { Gateway = gatewayIp, TestMapping = !context.Get(noMapping) },
                 context.CancellationToken);
-            if (context.Get(json)) await context.Out.WriteLineAsync(report.ToJson());
+            if (context.Get(json)) await context.Out.WriteLineAsync(System.Text.Json.JsonSerializer.Serialize(report, CliJsonContext.Output.NatProbeReport));
             else await context.Out.WriteAsync(report.ToString());
             return report.GatewayFound ? ExitCodes.Ok : ExitCodes.Failure;
         });

@@ -99,6 +99,11 @@ internal static class ProbeRunner
         if (report.Error is { } error)
         {
             output.WriteLine(string.Create(c, $"probe {report.Target}: FAILED after {report.HandshakeMs:0.0} ms: {error}"));
+            // A node that refuses a connection before or during the handshake just closes it (as CometBFT does), so
+            // all the dialer sees is a truncated handshake; the refusing node logs the reason.
+            if (error is { Kind: "protocol_violation", Reason: nameof(ProtocolViolation.Truncated) } or { Kind: "connection_lost" })
+                output.WriteLine("  the node closed the connection during the handshake: it may have refused us (duplicate IP, " +
+                    "connection limit, a filter); its log has an \"Inbound connection from … refused\" line with the reason");
             return;
         }
         var n = report.NodeInfo!;
@@ -109,7 +114,7 @@ internal static class ProbeRunner
         output.WriteLine($"  version      {n.Version}");
         output.WriteLine(string.Create(c, $"  protocol     p2p {n.P2PVersion}, block {n.BlockVersion}, app {n.AppVersion}"));
         output.WriteLine($"  listen_addr  {n.ListenAddr}");
-        output.WriteLine($"  channels     {(n.Channels.Length == 0 ? "(none)" : string.Join(' ', Enumerable.Range(0, n.Channels.Length / 2).Select(i => n.Channels.Substring(2 * i, 2))))}");
+        output.WriteLine($"  channels     {Addresses.FormatChannels(Convert.FromHexString(n.Channels))}");
         output.WriteLine($"  tx_index     {(n.TxIndex.Length == 0 ? "(empty)" : n.TxIndex)}");
         output.WriteLine($"  rpc_address  {(n.RpcAddress.Length == 0 ? "(none)" : n.RpcAddress)}");
     }
@@ -128,7 +133,7 @@ internal static class ProbeCommand
         var timeout = CommandSupport.Timeout(DefaultTimeout, "Limit for the TCP connect and for the handshake");
         var channels = new Option<string?>("--channels")
         {
-            Description = "Comma-separated channel ids in hex to announce, e.g. 40,20,77 (default: CometBFT's standard channels and 77)",
+            Description = "Comma-separated channel ids to announce, hex: 0x40,0x20,0x77 or 40,20,77 (default: CometBFT's standard channels and 0x77)",
         };
         var command = new Command("probe", "Connect to a node, complete the handshake, print its NodeInfo (exit 0) or why it refused us (exit 1)");
         command.Arguments.Add(target);
@@ -144,7 +149,7 @@ internal static class ProbeCommand
             {
                 var report = await ProbeRunner.RunAsync(address, key, chainId, moniker, announced, context.Get(timeout) ?? DefaultTimeout,
                     context.LoggerFactory, context.CancellationToken);
-                if (context.Get(json)) await context.Out.WriteLineAsync(JsonSerializer.Serialize(report, CliJsonContext.Default.ProbeReport));
+                if (context.Get(json)) await context.Out.WriteLineAsync(JsonSerializer.Serialize(report, CliJsonContext.Output.ProbeReport));
                 else ProbeRunner.Print(report, context.Out);
                 return report.Ok ? ExitCodes.Ok : ExitCodes.Failure;
             }
@@ -170,7 +175,7 @@ internal static class ProbeCommand
         var result = new List<byte>();
         foreach (var item in StartCommand.SplitList(text))
         {
-            if (!Addresses.TryParseChannel(item.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? item : "0x" + item, out var channel, out var error))
+            if (!Addresses.TryParseChannel(item, out var channel, out var error))
                 throw new ConfigException($"--channels: {error}");
             result.Add(channel);
         }

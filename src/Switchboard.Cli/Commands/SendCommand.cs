@@ -30,6 +30,17 @@ internal sealed record SendRequest(DialAddress Target, byte Channel, int Count, 
     }
 
     private const int EchoReactorLimit = Hosting.EchoReactor.MaxMessageSize;
+
+    /// <summary>
+    /// 8 MiB: at most this many payload bytes unanswered. An echo node queues the echoes a peer has not read yet, up to
+    /// its per-peer send budget (16 MiB by default), and disconnects a peer that goes beyond as not reading; half of it
+    /// leaves room for what is in the sockets. A window of 64 1 MiB messages would be 64 MiB in flight.
+    /// </summary>
+    public const int MaxInFlightBytes = 8 << 20;
+
+    /// <summary>The window actually used: <see cref="Window"/>, lowered so that at most <see cref="MaxInFlightBytes"/>
+    /// are in flight (never below 1).</summary>
+    public int EffectiveWindow => Math.Max(1, Math.Min(Window, MaxInFlightBytes / Size));
 }
 
 /// <summary>The outcome of a <c>send</c> run.</summary>
@@ -114,7 +125,7 @@ internal static class EchoLoad
             Channel = Addresses.FormatChannel(request.Channel),
             Count = request.Count,
             Size = request.Size,
-            Window = request.Window,
+            Window = request.EffectiveWindow,
         };
         var transport = new TcpTransport(key,
             new TransportOptions { DialTimeout = request.Timeout, HandshakeTimeout = request.Timeout, AllowDuplicateIp = true },
@@ -131,10 +142,10 @@ internal static class EchoLoad
         var channel = sw.OpenChannel(
             new ChannelDescriptor(request.Channel, Priority: 1)
             {
-                SendQueueCapacity = request.Window,
+                SendQueueCapacity = request.EffectiveWindow,
                 RecvMessageCapacity = request.Size,
                 // Room for a window of echoes (at least one, at most 16 MiB) before reading pauses.
-                RecvQueueBytes = (int)Math.Clamp((long)request.Window * request.Size, request.Size, Math.Max(request.Size, 16 << 20)),
+                RecvQueueBytes = (int)Math.Clamp((long)request.EffectiveWindow * request.Size, request.Size, Math.Max(request.Size, 16 << 20)),
             });
         await sw.StartAsync(listen: null, cancellationToken).ConfigureAwait(false);
 
@@ -165,7 +176,7 @@ internal static class EchoLoad
             return report with
             {
                 Error = new Failure("rejected", "NoEchoChannel",
-                    $"the peer does not serve channel {report.Channel} (its channels: {Convert.ToHexStringLower(peer.NodeInfo.Channels.Span)}); start it with --echo {report.Channel}"),
+                    $"the peer does not serve channel {report.Channel} (its channels: {Addresses.FormatChannels(peer.NodeInfo.Channels.Span)}); start it with --echo {report.Channel}"),
             };
 
         using var stopWatching = CancellationTokenSource.CreateLinkedTokenSource(failed.Token);
@@ -173,7 +184,7 @@ internal static class EchoLoad
 
         var sentAt = new long[request.Count];
         var rtt = new double[request.Count];
-        using var credits = new SemaphoreSlim(request.Window, request.Window);
+        using var credits = new SemaphoreSlim(request.EffectiveWindow, request.EffectiveWindow);
         var start = Stopwatch.GetTimestamp();
         var producer = ProduceAsync(peer, request, sentAt, credits, Fail, failed.Token);
 
@@ -312,7 +323,7 @@ internal static class SendCommand
         var count = new Option<int>("--count") { Description = "Messages to send", DefaultValueFactory = _ => 1000 };
         var size = new Option<int>("--size") { Description = "Bytes per message (at least 8)", DefaultValueFactory = _ => 1024 };
         var channel = CommandSupport.Channel("Channel the node echoes (default 0x77)");
-        var window = new Option<int>("--window") { Description = "Messages in flight (sent, echo not yet received)", DefaultValueFactory = _ => 64 };
+        var window = new Option<int>("--window") { Description = "Messages in flight (sent, echo not yet received); lowered so that at most 8 MiB are in flight", DefaultValueFactory = _ => 64 };
         var timeout = CommandSupport.Timeout(DefaultTimeout, "Limit for the connect, the handshake, and the wait for each next echo");
         var json = CommandSupport.Json();
         var identity = new IdentityOptions("switchboard-send");
@@ -330,11 +341,16 @@ internal static class SendCommand
             using (key)
             {
                 if (!asJson)
+                {
+                    var capped = request.EffectiveWindow < request.Window
+                        ? string.Create(CultureInfo.InvariantCulture, $" (of {request.Window}: at most {SendRequest.MaxInFlightBytes >> 20} MiB in flight)")
+                        : "";
                     await context.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                        $"send: {request.Count} x {request.Size} B on channel {Addresses.FormatChannel(request.Channel)} to {request.Target}, window {request.Window}"));
+                        $"send: {request.Count} x {request.Size} B on channel {Addresses.FormatChannel(request.Channel)} to {request.Target}, window {request.EffectiveWindow}{capped}"));
+                }
                 var report = await EchoLoad.RunAsync(request, key, chainId, moniker, context.LoggerFactory,
                     asJson ? null : line => context.Out.WriteLine(line), context.CancellationToken);
-                if (asJson) await context.Out.WriteLineAsync(JsonSerializer.Serialize(report, CliJsonContext.Default.SendReport));
+                if (asJson) await context.Out.WriteLineAsync(JsonSerializer.Serialize(report, CliJsonContext.Output.SendReport));
                 else EchoLoad.Print(report, context.Out);
                 return report.Ok ? ExitCodes.Ok : ExitCodes.Failure;
             }

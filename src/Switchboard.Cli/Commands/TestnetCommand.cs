@@ -37,7 +37,7 @@ internal static class TestnetCommand
         var timeout = CommandSupport.Timeout(DefaultTimeout, "Without --duration: give up if the network has not formed by then");
         var basePort = new Option<int>("--base-port") { Description = "Seed port; node i listens on base+i (default 0: free ports)", DefaultValueFactory = _ => 0 };
         var chainId = CommandSupport.ChainId("Chain ID of the testnet (default \"switchboard-testnet\")");
-        var keep = new Option<bool>("--keep") { Description = "Keep the node homes (keys, configs, address books) instead of deleting them" };
+        var keep = CommandSupport.Flag("--keep", "Keep the node homes (keys, configs, address books) instead of deleting them");
         var json = CommandSupport.Json();
         var command = new Command("testnet", "Start a seed and N nodes on 127.0.0.1 that find each other by PEX and gossip; show them live; exit 0 once the network formed");
         foreach (var o in new Option[] { nodes, duration, timeout, basePort, chainId, keep, json }) command.Options.Add(o);
@@ -66,7 +66,7 @@ internal static class TestnetCommand
         public async Task<int> ExecuteAsync()
         {
             // The nodes log at Warning unless --log-level was given: at Information, nine nodes' peer lines would bury the table.
-            using var nodeLogging = context.IsSet(CommandSupport.LogLevelOption) ? null : context.Environment.CreateLoggerFactory(LogLevel.Warning);
+            using var nodeLogging = context.IsSet(CommandSupport.LogLevelOption) ? null : context.Environment.CreateLoggerFactory(context.LogSettings with { Level = LogLevel.Warning });
             var loggerFactory = nodeLogging ?? context.LoggerFactory;
             var logger = context.LoggerFactory.CreateLogger("Switchboard.Cli.Testnet");
             var root = Directory.CreateTempSubdirectory("switchboard-testnet-").FullName;
@@ -218,7 +218,7 @@ internal static class TestnetCommand
                 keep ? root : null, final.Nodes);
             if (json)
             {
-                await context.Out.WriteLineAsync(JsonSerializer.Serialize(report, CliJsonContext.Default.TestnetReport));
+                await context.Out.WriteLineAsync(JsonSerializer.Serialize(report, CliJsonContext.Output.TestnetReport));
             }
             else
             {

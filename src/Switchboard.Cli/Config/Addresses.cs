@@ -83,18 +83,30 @@ internal static class Addresses
         return ushort.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out port);
     }
 
-    /// <summary>A channel id: <c>0x77</c> (hex) or <c>119</c> (decimal), 0–255.</summary>
+    /// <summary>
+    /// A channel id, always hex as CometBFT writes them: <c>0x77</c> or <c>77</c> (both 119), <c>0x00</c> to <c>0xff</c>.
+    /// One rule for every flag and setting (<c>--echo</c>, <c>send --channel</c>, <c>probe --channels</c>,
+    /// <c>switchboard.echo_channel</c>), so <c>77</c> never means 0x4d in one place and 0x77 in another.
+    /// </summary>
     public static bool TryParseChannel(string? text, out byte channel, [NotNullWhen(false)] out string? error)
     {
         channel = 0;
         var s = text?.Trim() ?? "";
-        var ok = s.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
-            ? byte.TryParse(s.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out channel)
-            : byte.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out channel);
-        error = ok ? null : $"\"{text}\" is not a channel id (0x00–0xff or 0–255)";
+        var digits = s.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? s[2..] : s;
+        var ok = digits.Length is 1 or 2 && byte.TryParse(digits, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out channel);
+        error = ok ? null : $"\"{text}\" is not a channel id (hex, 0x00 to 0xff: e.g. 0x77 or 77)";
         return ok;
     }
 
     /// <summary>Formats a channel id as CometBFT's logs do: <c>0x77</c>.</summary>
     public static string FormatChannel(byte channel) => "0x" + channel.ToString("x2", CultureInfo.InvariantCulture);
+
+    /// <summary>A channel list as text: <c>0x77 0x00</c>, or <c>(none)</c>.</summary>
+    public static string FormatChannels(ReadOnlySpan<byte> channels)
+    {
+        if (channels.IsEmpty) return "(none)";
+        var parts = new string[channels.Length];
+        for (var i = 0; i < channels.Length; i++) parts[i] = FormatChannel(channels[i]);
+        return string.Join(' ', parts);
+    }
 }

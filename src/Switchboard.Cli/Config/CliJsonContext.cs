@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Switchboard.Cli.Commands;
@@ -5,9 +6,9 @@ using Switchboard.Cli.Commands;
 namespace Switchboard.Cli.Config;
 
 /// <summary>
-/// Source-generated JSON for the config file and the commands' <c>--json</c> output: snake_case names (as CometBFT's
-/// config), indented, Go-style duration strings. Reading is strict — an unknown property or a null where a value is
-/// required is an error — but <c>//</c> comments and trailing commas are tolerated in a hand-edited file.
+/// Source-generated JSON for the commands' <c>--json</c> output (and the status API's client): snake_case names
+/// everywhere (as CometBFT's JSON), indented, Go-style duration strings. Reading is strict: an unknown property or a
+/// null where a value is required is an error.
 /// </summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
@@ -17,10 +18,21 @@ namespace Switchboard.Cli.Config;
     ReadCommentHandling = JsonCommentHandling.Skip,
     AllowTrailingCommas = true,
     Converters = [typeof(DurationJsonConverter)])]
-[JsonSerializable(typeof(NodeConfig))]
 [JsonSerializable(typeof(ProbeReport))]
 [JsonSerializable(typeof(SendReport))]
 [JsonSerializable(typeof(List<CrawlNodeReport>))]
 [JsonSerializable(typeof(TestnetReport))]
 [JsonSerializable(typeof(BenchReport))]
-internal sealed partial class CliJsonContext : JsonSerializerContext;
+[JsonSerializable(typeof(Switchboard.Nat.NatProbeReport))]
+[JsonSerializable(typeof(VersionReport))]
+internal sealed partial class CliJsonContext : JsonSerializerContext
+{
+    /// <summary>
+    /// The context every command writes with: the generated options plus an encoder that leaves '&gt;', '&lt;', '&amp;',
+    /// '+' and non-ASCII text alone (the default escapes them as \u003E etc., for HTML pages this output never enters).
+    /// </summary>
+    /// <remarks>Made on first use: the generated <c>Default</c> is initialised in another part of this class, in no fixed order.</remarks>
+    public static CliJsonContext Output => s_output ??= new(new JsonSerializerOptions(Default.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+    private static CliJsonContext? s_output;
+}

@@ -1,32 +1,44 @@
-using System.Text.Json.Serialization;
 using Switchboard.Conn;
 
 namespace Switchboard.Cli.Config;
 
 /// <summary>
-/// The node's <c>config/config.json</c>: every setting with CometBFT's default where CometBFT has one. Written in
-/// full by <c>switchboard init</c>, read by <c>start</c> (flags override it). Durations are Go-style text
-/// (<c>"3s"</c>, <c>"100ms"</c>). Unknown properties are errors, so a typo cannot silently leave a default in place.
+/// The node's settings, read from CometBFT's <c>config/config.toml</c> (<see cref="ConfigToml"/>): CometBFT's keys
+/// with CometBFT's meanings and defaults where CometBFT has them, Switchboard's own in a <c>[switchboard]</c> section
+/// (CometBFT ignores it, so one file can serve both). <c>switchboard init</c> writes it in full; <c>start</c> reads
+/// it and its flags override it. The sections here group the settings by what they configure, not by the TOML table
+/// they come from (e.g. <see cref="PexConfig.Seeds"/> is CometBFT's <c>p2p.seeds</c>).
 /// </summary>
 internal sealed record NodeConfig
 {
-    /// <summary>Free text for people; ignored by the loader.</summary>
-    public string? Comment { get; set; } =
-        "Switchboard node configuration (JSON; // comments are allowed). Flags of 'switchboard start' override these " +
-        "values. Durations: 500ms, 3s, 1m30s, 1h. Rates in bytes per second, 0 = unlimited. Documented in README.md.";
-
-    /// <summary>Human-readable node name (printable ASCII), advertised in NodeInfo.</summary>
+    /// <summary>Human-readable node name (printable ASCII), advertised in NodeInfo (<c>moniker</c>).</summary>
     public string Moniker { get; set; } = DefaultMoniker();
 
-    /// <summary>Chain ID: NodeInfo <c>network</c>; peers must be on the same one.</summary>
-    public string ChainId { get; set; } = "switchboard";
+    /// <summary>
+    /// Chain ID: NodeInfo <c>network</c>; peers must be on the same one. <c>switchboard.chain_id</c>, else the
+    /// <c>chain_id</c> of the home's genesis file (a CometBFT home), else "switchboard".
+    /// </summary>
+    public string ChainId { get; set; } = DefaultChainId;
+
+    /// <summary>The chain ID when neither the file nor a genesis file names one.</summary>
+    public const string DefaultChainId = "switchboard";
+
+    /// <summary>CometBFT's <c>log_level</c>: <c>info</c>, <c>debug</c>, <c>error</c>, <c>none</c> (or <c>*:info,p2p:debug</c>, whose <c>*</c> part is used).</summary>
+    public string LogLevel { get; set; } = "info";
+
+    /// <summary>CometBFT's <c>log_format</c>: <c>plain</c> or <c>json</c>.</summary>
+    public string LogFormat { get; set; } = "plain";
+
+    /// <summary>The node key, relative to the home unless absolute (<c>node_key_file</c>). Default <c>config/node_key.json</c>.</summary>
+    public string NodeKeyFile { get; set; } = "config/node_key.json";
+
+    /// <summary>Where the chain ID is read from when <c>switchboard.chain_id</c> is empty (<c>genesis_file</c>).</summary>
+    public string GenesisFile { get; set; } = "config/genesis.json";
 
     /// <summary>Listening, peers, limits, timeouts, NAT.</summary>
-    [JsonPropertyName("p2p")]
     public P2PConfig P2P { get; set; } = new();
 
     /// <summary>Settings of every peer connection (CometBFT's MConnConfig).</summary>
-    [JsonPropertyName("mconnection")]
     public MConnectionConfig MConnection { get; set; } = new();
 
     /// <summary>Peer exchange: the PEX reactor and address book of <c>start</c>.</summary>
@@ -34,6 +46,12 @@ internal sealed record NodeConfig
 
     /// <summary>Diagnostic reactors.</summary>
     public DiagnosticsConfig Diagnostics { get; set; } = new();
+
+    /// <summary>The status API (<c>[rpc]</c>).</summary>
+    public RpcConfig Rpc { get; set; } = new();
+
+    /// <summary>Metrics (<c>[instrumentation]</c>).</summary>
+    public InstrumentationConfig Instrumentation { get; set; } = new();
 
     /// <summary>The machine name when it is a valid moniker, else "switchboard" (CometBFT defaults to the host name).</summary>
     private static string DefaultMoniker()
@@ -73,6 +91,10 @@ internal sealed record P2PConfig
     /// <summary>Allow several peers from one IP address. Default false.</summary>
     public bool AllowDuplicateIp { get; set; }
 
+    /// <summary>Node-wide pool of inbound bytes beyond each peer's reserve (<c>switchboard.shared_buffer_bytes</c>).
+    /// Default 268435456 (256 MiB).</summary>
+    public long SharedBufferBytes { get; set; } = new SwitchOptions().SharedBufferBytes;
+
     /// <summary>TCP connect limit. Default 3s.</summary>
     public TimeSpan DialTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
@@ -82,8 +104,11 @@ internal sealed record P2PConfig
     /// <summary>Random delay before the first dial of each persistent peer, [0, this). Default 3s.</summary>
     public TimeSpan DialJitter { get; set; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>Longest wait between redials of a persistent peer. Default 1h.</summary>
-    public TimeSpan ReconnectMaxBackoff { get; set; } = TimeSpan.FromHours(1);
+    /// <summary>
+    /// Longest wait between redials of a persistent peer (<c>persistent_peers_max_dial_period</c>); 0 (CometBFT's
+    /// default) = the exponential backoff, which Switchboard caps at 1h.
+    /// </summary>
+    public TimeSpan PersistentPeersMaxDialPeriod { get; set; }
 
     /// <summary>Give up redialing a persistent peer after this many attempts; 0 (default) = never give up.</summary>
     public int ReconnectMaxAttempts { get; set; }
@@ -120,14 +145,26 @@ internal sealed record MConnectionConfig
     /// <summary>How long a send waits for room in a channel's queue. Default 10s.</summary>
     public TimeSpan SendTimeout { get; set; } = MConnectionOptions.Default.SendTimeout;
 
+    /// <summary>
+    /// CometBFT's <c>flush_throttle_timeout</c>, the longest a written message waits before it is flushed. Accepted
+    /// and checked; Switchboard flushes as soon as the send queues drain, which is never later. Default 100ms.
+    /// </summary>
+    public TimeSpan FlushThrottleTimeout { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>How long written packets may wait for more before a flush. Default 0s (flush when the queues drain).</summary>
     public TimeSpan FlushCoalescingDelay { get; set; } = MConnectionOptions.Default.FlushCoalescingDelay;
 
     /// <summary>Output buffer size in bytes. Default 65536.</summary>
     public int WriteBufferSize { get; set; } = MConnectionOptions.Default.WriteBufferSize;
 
-    /// <summary>Most bytes held per peer (inbound queues, reassembly, send queues). Default 33554432 (32 MiB).</summary>
+    /// <summary>Most inbound bytes held per peer (waiting messages, reassembly). Default 33554432 (32 MiB).</summary>
     public long MaxBufferedBytes { get; set; } = MConnectionOptions.Default.MaxBufferedBytes;
+
+    /// <summary>Most bytes queued to one peer and not yet written. Default 16777216 (16 MiB).</summary>
+    public long MaxSendBufferedBytes { get; set; } = MConnectionOptions.Default.MaxSendBufferedBytes;
+
+    /// <summary>Inbound bytes a peer may hold without drawing on the node-wide pool. Default 1048576 (1 MiB).</summary>
+    public long ReservedBufferBytes { get; set; } = MConnectionOptions.Default.ReservedBufferBytes;
 
     /// <summary>Longest pause of a peer's reads for a full back-pressure channel before it is dropped. Default 30s.</summary>
     public TimeSpan MaxReadPause { get; set; } = MConnectionOptions.Default.MaxReadPause;
@@ -136,14 +173,9 @@ internal sealed record MConnectionConfig
     public TimeSpan WriteStallTimeout { get; set; } = MConnectionOptions.Default.WriteStallTimeout;
 }
 
-/// <summary>The <c>pex</c> section (CometBFT's names and defaults).</summary>
+/// <summary>Peer exchange: CometBFT's <c>p2p.pex</c>, <c>seeds</c>, <c>seed_mode</c>, <c>addr_book_file</c>, <c>addr_book_strict</c>.</summary>
 internal sealed record PexConfig
 {
-    /// <summary>Free text for people; ignored by the loader.</summary>
-    public string? Comment { get; set; } =
-        "Peer exchange (PEX, channel 0x00): find peers through seeds and other peers, keep max_num_outbound_peers " +
-        "connected. Flags of switchboard start: --pex true|false, --seeds, --seed-mode.";
-
     /// <summary>Run the PEX reactor (and keep an address book). Default true.</summary>
     public bool Enabled { get; set; } = true;
 
@@ -160,9 +192,38 @@ internal sealed record PexConfig
     public bool AddrBookStrict { get; set; } = true;
 }
 
-/// <summary>The <c>diagnostics</c> section.</summary>
+/// <summary>Diagnostic reactors (<c>switchboard.echo_channel</c>).</summary>
 internal sealed record DiagnosticsConfig
 {
     /// <summary>Channel (<c>"0x77"</c>) on which every message is sent back to its sender; empty (default) = off.</summary>
     public string EchoChannel { get; set; } = "";
+}
+
+/// <summary>The <c>[rpc]</c> section: the status API (<c>/net_info</c>, <c>/status</c>, <c>/health</c>).</summary>
+internal sealed record RpcConfig
+{
+    /// <summary><c>tcp://IP:PORT</c> to serve on; empty = off. Default <c>tcp://127.0.0.1:26657</c> (CometBFT's; loopback only).</summary>
+    public string Laddr { get; set; } = "tcp://127.0.0.1:26657";
+}
+
+/// <summary>The <c>[instrumentation]</c> section (CometBFT's names and defaults).</summary>
+internal sealed record InstrumentationConfig
+{
+    /// <summary>Serve Prometheus metrics under <c>/metrics</c>. Default false.</summary>
+    public bool Prometheus { get; set; }
+
+    /// <summary>Where to serve them: <c>:26660</c> (all interfaces) or <c>IP:PORT</c>. Default <c>:26660</c>.</summary>
+    public string PrometheusListenAddr { get; set; } = ":26660";
+
+    /// <summary>Most simultaneous scrape connections, 0 = unlimited. Default 3.</summary>
+    public int MaxOpenConnections { get; set; } = 3;
+
+    /// <summary>
+    /// CometBFT's metric name prefix. Default <c>cometbft</c>. Accepted and checked; the library's metric names are
+    /// fixed (<c>cometbft_p2p_*</c>, <c>switchboard_p2p_*</c>), so only the default is meaningful.
+    /// </summary>
+    public string Namespace { get; set; } = "cometbft";
+
+    /// <summary>OTLP endpoint to push metrics to (Switchboard's, <c>switchboard.otlp_endpoint</c>), e.g. <c>http://127.0.0.1:4317</c>; empty = off.</summary>
+    public string OtlpEndpoint { get; set; } = "";
 }

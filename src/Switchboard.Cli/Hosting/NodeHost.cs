@@ -37,6 +37,18 @@ internal sealed record NodeHostOptions
     /// <summary>The node's home directory, for files a plug-in keeps there (address book); null for an ephemeral node.</summary>
     public string? Home { get; init; }
 
+    /// <summary>
+    /// Serve the status API (<see cref="StatusApi"/>) on the config's <c>rpc.laddr</c> once the Switch listens (an
+    /// empty laddr = off). Off by default: only <c>start</c> serves it, a testnet's or a test's nodes do not.
+    /// </summary>
+    public bool ServeStatusApi { get; init; }
+
+    /// <summary>
+    /// Export metrics as the config says (<c>instrumentation.prometheus</c>, <c>switchboard.otlp_endpoint</c>) through a
+    /// <see cref="MetricsServer"/> whose meter factory the Switch uses. Off by default, as <see cref="ServeStatusApi"/>.
+    /// </summary>
+    public bool ServeMetrics { get; init; }
+
     /// <summary>Port mapping settings used when <c>p2p.nat</c> is on (the host fills in the logger factory).</summary>
     public PortMapperOptions PortMapper { get; init; } = new();
 }
@@ -53,6 +65,7 @@ internal sealed class NodeHost : IAsyncDisposable
     private Switch? _switch;
     private Task? _peerLog;
     private int _state; // 0 created, 1 started, 2 stopped
+    private bool _listening; // the Switch started (a failed bind leaves it false: no "stopped" line for a node that never ran)
 
     /// <summary>Checks the config (a <see cref="ConfigException"/> names the bad setting). The host owns <paramref name="key"/>.</summary>
     public NodeHost(NodeConfig config, NodeKey key, ILoggerFactory loggerFactory, NodeHostOptions? options = null)
@@ -86,6 +99,12 @@ internal sealed class NodeHost : IAsyncDisposable
     /// <summary>The gateway mapping when <c>p2p.nat</c> is on and it succeeded.</summary>
     public PortMapper? PortMapper { get; private set; }
 
+    /// <summary>The metrics exporter when <see cref="NodeHostOptions.ServeMetrics"/> is on and the config asks for one.</summary>
+    public MetricsServer? Metrics { get; private set; }
+
+    /// <summary>The status API when <see cref="NodeHostOptions.ServeStatusApi"/> is on and <c>rpc.laddr</c> is set.</summary>
+    public StatusApi? StatusApi { get; private set; }
+
     /// <summary>The echo reactor when <c>diagnostics.echo_channel</c> is set.</summary>
     public EchoReactor? Echo { get; private set; }
 
@@ -95,6 +114,21 @@ internal sealed class NodeHost : IAsyncDisposable
         if (Interlocked.CompareExchange(ref _state, 1, 0) != 0) throw new InvalidOperationException("already started");
         var switchOptions = Settings.Switch;
         if (Config.P2P.Nat) switchOptions = switchOptions with { ExternalAddress = await MapPortAsync(cancellationToken).ConfigureAwait(false) };
+        if (_options.ServeMetrics && (Settings.Metrics is not null || Settings.Otlp is not null))
+        {
+            try
+            {
+                Metrics = await MetricsServer.StartAsync(Id.ToString(), Settings.Metrics, Settings.Otlp, Config.Instrumentation.MaxOpenConnections, LoggerFactory,
+                    cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException ex)
+            {
+                throw new ListenException($"cannot serve metrics on {Settings.Metrics}: {ListenFailure(ex, "--metrics-addr or instrumentation.prometheus_listen_addr")}", ex);
+            }
+            switchOptions = switchOptions with { MeterFactory = Metrics.MeterFactory };
+            if (Metrics.ScrapeAddress is { } scrape) CliLog.MetricsServing(_logger, scrape.ToString());
+            if (Settings.Otlp is { } otlp) CliLog.MetricsPushing(_logger, otlp.ToString());
+        }
         if (_options.ConfigureSwitch is { } configure) switchOptions = configure(switchOptions);
 
         var transport = _options.CreateTransport?.Invoke(Key, Settings.Transport, LoggerFactory)
@@ -113,9 +147,28 @@ internal sealed class NodeHost : IAsyncDisposable
         var events = _switch.WatchPeersAsync(CancellationToken.None);
         _peerLog = LogPeersAsync(events);
         await _switch.StartAsync(Settings.Listen, cancellationToken).ConfigureAwait(false);
+        _listening = true;
+        if (_options.ServeStatusApi && Settings.Rpc is { } rpc)
+        {
+            try
+            {
+                StatusApi = await StatusApi.StartAsync(this, rpc, LoggerFactory, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException ex)
+            {
+                throw new ListenException($"cannot serve the status API on {rpc}: {ListenFailure(ex, "--rpc-laddr or rpc.laddr, or \"\" for none")}", ex);
+            }
+            CliLog.StatusApiServing(_logger, StatusApi.Address.ToString().TrimEnd('/'));
+        }
         CliLog.NodeStarted(_logger, Id.ToString(), switchOptions.Moniker, switchOptions.Network,
             ListenAddress?.DialString ?? "(not listening)", _switch.NodeInfo!.ListenAddr);
     }
+
+    private static string ListenFailure(IOException ex, string setting) =>
+        ex.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse }
+        || ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase)
+            ? $"address already in use (another process, e.g. a CometBFT node, listens there; choose another {setting})"
+            : ex.Message;
 
     /// <summary>Starts the node, runs it until <paramref name="cancellationToken"/> fires, then stops it.</summary>
     public async Task RunAsync(Action<NodeHost>? started = null, CancellationToken cancellationToken = default)
@@ -137,10 +190,12 @@ internal sealed class NodeHost : IAsyncDisposable
     public async Task StopAsync()
     {
         if (Interlocked.Exchange(ref _state, 2) != 1) return;
+        if (StatusApi is { } api) await api.DisposeAsync().ConfigureAwait(false);
         if (_switch is not null) await _switch.StopAsync().ConfigureAwait(false);
         if (_peerLog is not null) await _peerLog.ConfigureAwait(false);
         if (PortMapper is { } mapper) await mapper.DisposeAsync().ConfigureAwait(false);
-        CliLog.NodeStopped(_logger, Id.ToString());
+        if (Metrics is { } metrics) await metrics.DisposeAsync().ConfigureAwait(false);
+        if (_listening) CliLog.NodeStopped(_logger, Id.ToString());
     }
 
     public async ValueTask DisposeAsync()
@@ -158,12 +213,14 @@ internal sealed class NodeHost : IAsyncDisposable
             switch (e)
             {
                 case PeerAdded added:
-                    CliLog.PeerAdded(_logger, added.Peer.Id.ToString(), added.Peer.IsOutbound ? "outbound" : "inbound",
-                        added.Peer.NodeInfo.Moniker, added.Peer.SocketAddress.DialString, count);
+                    using (_logger.BeginScope(CliLogging.PeerScope(added.Peer.Id.ToString(), added.Peer.SocketAddress.DialString)))
+                        CliLog.PeerAdded(_logger, added.Peer.Id.ToString(), added.Peer.IsOutbound ? "outbound" : "inbound",
+                            added.Peer.NodeInfo.Moniker, added.Peer.SocketAddress.DialString, count);
                     break;
                 case PeerRemoved removed:
-                    CliLog.PeerRemoved(_logger, removed.Peer.Id.ToString(), removed.Peer.SocketAddress.DialString,
-                        removed.Reason.ToString(), count);
+                    using (_logger.BeginScope(CliLogging.PeerScope(removed.Peer.Id.ToString(), removed.Peer.SocketAddress.DialString)))
+                        CliLog.PeerRemoved(_logger, removed.Peer.Id.ToString(), removed.Peer.SocketAddress.DialString,
+                            removed.Reason.ToString(), count);
                     break;
             }
         }
@@ -199,3 +256,6 @@ internal sealed class NodeHost : IAsyncDisposable
         return Settings.ExternalAddress ?? external.ToString();
     }
 }
+
+/// <summary>Something the node must listen on (the status API) could not be bound: exit 1 with the reason.</summary>
+internal sealed class ListenException(string message, Exception? innerException = null) : Exception(message, innerException);

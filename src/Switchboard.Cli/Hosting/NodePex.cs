@@ -1,4 +1,6 @@
+using System.Net;
 using Microsoft.Extensions.Logging;
+using Switchboard.Peers;
 using Switchboard.Pex;
 
 namespace Switchboard.Cli.Hosting;
@@ -26,7 +28,24 @@ internal static class NodePex
             Strict = pex.AddrBookStrict,
         }, host.LoggerFactory.CreateLogger("Switchboard.Pex.AddrBook"));
         var options = (tuning ?? new PexReactorOptions()) with { Seeds = host.Settings.Seeds, SeedMode = pex.SeedMode };
+        if (pex.AddrBookStrict) WarnAboutPrivatePeers(host);
         return new PexReactor(book, options, host.LoggerFactory.CreateLogger("Switchboard.Pex"));
+    }
+
+    /// <summary>
+    /// The README's one-host recipe with CometBFT's defaults never forms a network: a strict book drops every
+    /// 127.0.0.1 address the seed hands out. Say so once at start instead of leaving the operator to guess.
+    /// </summary>
+    private static void WarnAboutPrivatePeers(NodeHost host)
+    {
+        var logger = host.LoggerFactory.CreateLogger("Switchboard.Cli.Node");
+        foreach (var peer in host.Settings.Seeds.Concat(host.Settings.PersistentPeers))
+        {
+            if (!IPAddress.TryParse(peer.Host, out var ip) || new NetAddress(peer.Id, ip, peer.Port).IsRoutable) continue;
+            CliLog.StrictBookWithPrivatePeer(logger, peer.ToString(),
+                host.Config.P2P.AllowDuplicateIp ? "" : " (and --allow-duplicate-ip true when the nodes share one IP address)");
+            return;
+        }
     }
 
     /// <summary><c>pex.addr_book_file</c> under the node's home (an absolute path is kept); null for a node without a home (memory only).</summary>

@@ -58,8 +58,10 @@ internal sealed class SharedBufferPool(long capacity)
 
 /// <summary>
 /// Bytes one connection holds: complete inbound messages waiting for consumers plus the reassembly buffers
-/// (<see cref="Inbound"/>), and messages in its send queues (<see cref="Send"/>). Their sum never exceeds
-/// <see cref="MConnectionOptions.MaxBufferedBytes"/>. Inbound bytes beyond
+/// (<see cref="Inbound"/>, at most <see cref="MConnectionOptions.MaxBufferedBytes"/>), and messages in its send queues
+/// (<see cref="Send"/>, at most <see cref="MConnectionOptions.MaxSendBufferedBytes"/>). The two caps are separate so
+/// that neither side can starve the other: a reply never fails because inbound traffic took the room, and unread
+/// replies never pause reading. Inbound bytes beyond
 /// <see cref="MConnectionOptions.ReservedBufferBytes"/> are borrowed from the Switch's <see cref="SharedBufferPool"/>,
 /// so a node's worst case is peers × reserve + pool however many peers flood it, while a peer that keeps within its
 /// reserve is never refused because others filled the pool. Send bytes are not drawn from the pool: a broadcast
@@ -73,14 +75,19 @@ internal sealed class ConnectionBudget
     private long _send;
     private long _peak;
 
-    public ConnectionBudget(long max, long reserved, SharedBufferPool? pool)
+    public ConnectionBudget(long max, long maxSend, long reserved, SharedBufferPool? pool)
     {
         Max = max;
+        MaxSend = maxSend;
         Reserved = reserved;
         _pool = pool;
     }
 
+    /// <summary>Cap of <see cref="Inbound"/>.</summary>
     public long Max { get; }
+
+    /// <summary>Cap of <see cref="Send"/>.</summary>
+    public long MaxSend { get; }
 
     public long Reserved { get; }
 
@@ -105,7 +112,7 @@ internal sealed class ConnectionBudget
         lock (_gate)
         {
             var next = _inbound - release + charge;
-            if (charge > release && next + _send > Max) return false;
+            if (charge > release && next > Max) return false;
             var borrowed = Math.Max(0, _inbound - Reserved);
             var nextBorrowed = Math.Max(0, next - Reserved);
             if (_pool is not null)
@@ -130,7 +137,7 @@ internal sealed class ConnectionBudget
     {
         lock (_gate)
         {
-            if (_inbound + _send + bytes > Max) return false;
+            if (_send + bytes > MaxSend) return false;
             _send += bytes;
             if (_inbound + _send > _peak) _peak = _inbound + _send;
             return true;

@@ -79,24 +79,11 @@ public sealed partial class MConnection
         if (signal) _sendSignal.Set();
     }
 
-    /// <summary>
-    /// Who is to blame for a pause that reached its limit. Usually our consumer (its channel's queue is full). But when
-    /// the queue has room and what fills the connection's budget is our own unsent messages to the peer, the peer is
-    /// not reading what it asked for (an echo or request flood that never reads the answers): that is its fault.
-    /// </summary>
-    private FlowControlException PauseLimitError(int channelId)
-    {
-        var lane = _byId[channelId]!.Lane;
-        var pending = _budget.Send;
-        var limit = _options.MaxReadPause.TotalSeconds;
-        if (lane.Bytes < lane.Descriptor.RecvQueueBytes / 2 && pending >= _budget.Max / 2)
-            return new FlowControlException(FlowControlFault.PeerNotReading, (byte)channelId,
-                $"reading from the peer was paused for {limit:0.#} s because {pending} of the connection's {_budget.Max} bytes are " +
-                "our messages to it that it does not read");
-        return new FlowControlException(FlowControlFault.LocalConsumerStalled, (byte)channelId,
-            $"the consumer of channel 0x{channelId:x2} took no message for {limit:0.#} s while reading from the peer was paused " +
-            "for it; the fault is local (a slow reactor or agent), not the peer's");
-    }
+    /// <summary>A pause that reached its limit: our consumer of that channel is too slow (its queue is full).</summary>
+    private FlowControlException PauseLimitError(int channelId) =>
+        new(FlowControlFault.LocalConsumerStalled, (byte)channelId,
+            $"the consumer of channel 0x{channelId:x2} took no message for {_options.MaxReadPause.TotalSeconds:0.#} s while reading " +
+            "from the peer was paused for it; the fault is local (a slow reactor or agent), not the peer's");
 
     private void OnFlushTimer()
     {

@@ -118,7 +118,7 @@ public sealed partial class MConnection : IAsyncDisposable
         }
         _handler = handler;
         _hooks = hooks;
-        _budget = new ConnectionBudget(_options.MaxBufferedBytes, _options.ReservedBufferBytes, hooks?.SharedPool);
+        _budget = new ConnectionBudget(_options.MaxBufferedBytes, _options.MaxSendBufferedBytes, _options.ReservedBufferBytes, hooks?.SharedPool);
         _budget.Released = OnBudgetReleased;
         _channels = new MConnectionChannelState[channels.Count];
         if (hooks is null) _dispatchers = new ChannelDispatcher[channels.Count];
@@ -191,7 +191,7 @@ public sealed partial class MConnection : IAsyncDisposable
     /// <summary>
     /// Queues <paramref name="message"/> on a channel without waiting. False when the connection is not running,
     /// the channel is not registered here, its send queue is full (<see cref="ChannelDescriptor.SendQueueCapacity"/>
-    /// messages) or the connection's byte budget (<see cref="MConnectionOptions.MaxBufferedBytes"/>) has no room.
+    /// messages) or the connection's send budget (<see cref="MConnectionOptions.MaxSendBufferedBytes"/>) has no room.
     /// </summary>
     public bool TrySend(byte channelId, ReadOnlyMemory<byte> message)
     {
@@ -229,7 +229,7 @@ public sealed partial class MConnection : IAsyncDisposable
             _sendSignal.Set();
             return new ValueTask<bool>(true);
         }
-        if (message.Length > _options.MaxBufferedBytes) return new ValueTask<bool>(false); // can never fit
+        if (message.Length > _options.MaxSendBufferedBytes) return new ValueTask<bool>(false); // can never fit
         return SendSlowAsync(channel, message, cancellationToken);
     }
 
@@ -273,7 +273,7 @@ public sealed partial class MConnection : IAsyncDisposable
     {
         if (Volatile.Read(ref _state) != StateRunning) return false;
         var channel = _byId[channelId];
-        return channel is not null && channel.SendQueueCount < channel.Descriptor.SendQueueCapacity && _budget.Used < _budget.Max;
+        return channel is not null && channel.SendQueueCount < channel.Descriptor.SendQueueCapacity && _budget.Send < _budget.MaxSend;
     }
 
     /// <summary>A snapshot of the counters.</summary>

@@ -49,13 +49,19 @@ public sealed record MConnectionOptions
     public int WriteBufferSize { get; init; } = 64 * 1024;
 
     /// <summary>
-    /// Most bytes the connection holds at once: complete inbound messages waiting for consumers, reassembly buffers
-    /// and send queues (the per-peer budget). Default 32 MiB: room for one message of CometBFT's default
+    /// Most inbound bytes the connection holds at once: complete messages waiting for consumers and reassembly
+    /// buffers (the per-peer inbound budget). Default 32 MiB: room for one message of CometBFT's default
     /// <see cref="ChannelDescriptor.RecvMessageCapacity"/> (21 MiB) plus queues. Must be at least every channel's
-    /// RecvMessageCapacity. A send that would go over it is refused; an inbound message that would applies its
-    /// channel's <see cref="ChannelFullMode"/>.
+    /// RecvMessageCapacity. An inbound message that would go over it applies its channel's <see cref="ChannelFullMode"/>.
     /// </summary>
     public long MaxBufferedBytes { get; init; } = 32L * 1024 * 1024;
+
+    /// <summary>
+    /// Most bytes of messages queued to the peer and not yet written (the per-peer send budget); a send that would go
+    /// over it is refused (<see cref="MConnection.TrySend"/> false, <see cref="MConnection.SendAsync"/> waits). Default
+    /// 16 MiB. Separate from <see cref="MaxBufferedBytes"/>, so what one peer can make us hold in all is the sum.
+    /// </summary>
+    public long MaxSendBufferedBytes { get; init; } = 16L * 1024 * 1024;
 
     /// <summary>
     /// The part of <see cref="MaxBufferedBytes"/> of inbound bytes a connection of a Switch may hold without drawing on
@@ -111,6 +117,8 @@ public sealed record MConnectionOptions
             throw new ArgumentException("WriteBufferSize must hold at least 4 packets");
         if (MaxBufferedBytes <= 0)
             throw new ArgumentException("MaxBufferedBytes must be positive");
+        if (MaxSendBufferedBytes <= 0)
+            throw new ArgumentException("MaxSendBufferedBytes must be positive");
         if (ReservedBufferBytes < 0)
             throw new ArgumentException("ReservedBufferBytes must not be negative");
         if (MaxReadPause <= TimeSpan.Zero)

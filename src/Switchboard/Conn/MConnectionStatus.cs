@@ -16,7 +16,7 @@ public sealed record MConnectionStatus(
     IReadOnlyList<ChannelStatus> Channels)
 {
     /// <summary>Bytes this connection holds now: inbound messages waiting for consumers, reassembly buffers and send
-    /// queues (bounded by <see cref="MConnectionOptions.MaxBufferedBytes"/>).</summary>
+    /// queues (bounded by <see cref="MConnectionOptions.MaxBufferedBytes"/> + <see cref="MConnectionOptions.MaxSendBufferedBytes"/>).</summary>
     public long BufferedBytes { get; init; }
 
     /// <summary>The inbound part of <see cref="BufferedBytes"/> (waiting messages and reassembly).</summary>

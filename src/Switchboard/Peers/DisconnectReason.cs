@@ -13,8 +13,7 @@ public enum DisconnectKind
     Graceful,
     /// <summary>The peer went over its inbound byte budget on a channel whose policy is
     /// <see cref="Conn.ChannelFullMode.DisconnectPeer"/>, or did not read the replies queued for it
-    /// (<see cref="Envelope.Reply(ReadOnlyMemory{byte})"/>, or its reads stayed paused because our unsent messages to it
-    /// filled its budget).</summary>
+    /// (<see cref="Envelope.Reply(ReadOnlyMemory{byte})"/>).</summary>
     SlowPeer,
     /// <summary>Another connection to the same peer was kept (simultaneous dial or reconnection).</summary>
     Duplicate,
@@ -46,7 +45,6 @@ public sealed record DisconnectReason(DisconnectKind Kind, bool ByRemote, string
         FlowControlException { Fault: FlowControlFault.LocalConsumerStalled } f => new(DisconnectKind.LocalConsumerStalled, false, f.Message, f),
         FlowControlException { Fault: FlowControlFault.PeerOverBudget } f => new(DisconnectKind.SlowPeer, true, f.Message, f),
         FlowControlException { Fault: FlowControlFault.WriteStalled } f => new(DisconnectKind.WriteStalled, true, f.Message, f),
-        FlowControlException { Fault: FlowControlFault.PeerNotReading } f => new(DisconnectKind.SlowPeer, true, f.Message, f),
         ProtocolViolationException pv => new(DisconnectKind.ProtocolError, true, pv.Message, pv),
         P2PTimeoutException t => new(DisconnectKind.ProtocolError, true, t.Message, t),
         _ => new(DisconnectKind.ConnectionLost, true, error.Message, error),

@@ -108,7 +108,9 @@ public sealed partial record NetAddress(NodeId Id, IPAddress Ip, ushort Port)
         var idText = rest[..at];
         if (!NodeId.TryParse(idText, out id))
         {
-            error = $"invalid node ID \"{idText}\": want 40 hex characters";
+            error = idText.Length == 0
+                ? "empty node ID before '@': want ID@host:port with the node's 40-hex-character ID (switchboard show-node-id)"
+                : $"invalid node ID \"{idText}\": want 40 hex characters";
             return false;
         }
         if (!NetAddressText.TrySplitHostPort(rest[(at + 1)..], out var h, out var portText, out error)) return false;

@@ -181,8 +181,12 @@ public sealed partial record NodeInfo
         // An empty own list means we serve nothing in particular (tests, tools): anyone is acceptable.
         if (_channels.Length == 0) return;
         if (_channels.AsSpan().IndexOfAny(other._channels) < 0)
-            throw Incompatible($"no common channel: ours are {Convert.ToHexStringLower(_channels)}, the peer's are {Convert.ToHexStringLower(other._channels)}");
+            throw Incompatible($"no common channel: ours are {FormatChannels(_channels)}, the peer's are {FormatChannels(other._channels)}");
     }
+
+    // "0x77 0x00", as CometBFT's logs write channel ids (and the switchboard command everywhere).
+    private static string FormatChannels(byte[] channels) =>
+        channels.Length == 0 ? "(none)" : string.Join(' ', channels.Select(c => "0x" + c.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
 
     private static PeerRejectedException Incompatible(string reason) => new(RejectReason.Incompatible, $"incompatible peer: {reason}");
 

@@ -40,7 +40,9 @@ public sealed class TcpTransport : ITransport
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // No SocketOptionName.ReuseAddress: on Linux and macOS .NET maps it to SO_REUSEPORT, which lets a second
+            // process bind the same port and take half of our inbound connections. Without it a port in use is
+            // AddressAlreadyInUse; .NET still sets SO_REUSEADDR on Unix, so a restart is not blocked by TIME_WAIT.
             socket.Bind(endpoint);
             socket.Listen(128);
         }

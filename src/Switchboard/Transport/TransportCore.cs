@@ -32,6 +32,12 @@ internal sealed class TransportCore : IAsyncDisposable
 
     private enum ConnState { Dialing, Inbound, Established }
 
+    // 10 lines a minute: enough to see every refusal of a handful of misconfigured peers, at most 14,400 lines a day
+    // under a flood of connections.
+    private const int RefusalLogBurst = 10;
+    private static readonly TimeSpan RefusalLogPeriod = TimeSpan.FromMinutes(1);
+    private readonly LogRateLimiter _refusalLog;
+
     public TransportCore(NodeKey nodeKey, TransportOptions options, ILogger? logger)
     {
         options.Validate();
@@ -39,6 +45,7 @@ internal sealed class TransportCore : IAsyncDisposable
         Options = options;
         _logger = logger ?? NullLogger.Instance;
         _inboundSlots = new SemaphoreSlim(options.MaxIncomingConnections, options.MaxIncomingConnections);
+        _refusalLog = new LogRateLimiter(RefusalLogBurst, RefusalLogPeriod, options.TimeProvider);
         _handshakes = new Internal.BackgroundTasks(ex => TransportLog.UpgradeFailed(_logger, ex));
     }
 
@@ -101,7 +108,7 @@ internal sealed class TransportCore : IAsyncDisposable
             // Every failure, expected or not, gives back the slot and the address entry: a leak here would slowly
             // close the node to inbound peers.
             if (ex is P2PException or IOException or OperationCanceledException or ObjectDisposedException)
-                TransportLog.InboundRejected(_logger, remote, ex.Message);
+                LogRefused(remote, ex);
             else
                 TransportLog.UpgradeFailed(_logger, ex);
             try
@@ -114,6 +121,31 @@ internal sealed class TransportCore : IAsyncDisposable
                 else ReleaseInboundSlot();
             }
         }
+    }
+
+    /// <summary>
+    /// A refused or failed inbound connection, at Information so an operator sees why peers cannot connect (a node
+    /// without common channels, the duplicate-IP rule, a wrong chain), rate-limited so a flood costs a bounded
+    /// number of lines. Connections cut by our own shutdown are Debug.
+    /// </summary>
+    private void LogRefused(IPEndPoint remote, Exception ex)
+    {
+        if (_closing.IsCancellationRequested || !_logger.IsEnabled(LogLevel.Information))
+        {
+            TransportLog.InboundRejected(_logger, remote, ex.Message);
+            return;
+        }
+        if (!_refusalLog.TryAcquire(out var suppressed)) return;
+        var reason = ex switch
+        {
+            PeerRejectedException r => $"{r.Reason}: {r.Message}",
+            ProtocolViolationException v => $"protocol violation ({v.Violation}): {v.Message}",
+            P2PException p => p.Message,
+            IOException => $"connection lost during the handshake ({ex.Message})",
+            _ => ex.Message,
+        };
+        TransportLog.InboundRefused(_logger, remote, reason, suppressed == 0 ? ""
+            : $" ({suppressed} more refused connection(s) not logged in the last {RefusalLogPeriod.TotalSeconds:0} s)");
     }
 
     public async ValueTask<TransportConnection> AcceptAsync(CancellationToken cancellationToken)
@@ -217,7 +249,7 @@ internal sealed class TransportCore : IAsyncDisposable
         // instead of both sides refusing each other (CometBFT's behaviour, PROTOCOL.md 5.4).
         foreach (var (ep, s) in _connections)
             if (ep.Address.Equals(remote.Address) && s != ConnState.Dialing && !(state == ConnState.Dialing && s == ConnState.Inbound))
-                return $"duplicate IP {remote.Address}";
+                return $"duplicate IP {remote.Address} (allow_duplicate_ip is off)";
         return null;
     }
 

@@ -12,6 +12,9 @@ internal static partial class TransportLog
     [LoggerMessage(303, LogLevel.Warning, "Inbound upgrade failed unexpectedly")]
     public static partial void UpgradeFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(304, LogLevel.Information, "Inbound connection from {Remote} refused: {Reason}{Suppressed}")]
+    public static partial void InboundRefused(ILogger logger, IPEndPoint remote, string reason, string suppressed);
+
     [LoggerMessage(301, LogLevel.Information, "Listening on {Address}")]
     public static partial void Listening(ILogger logger, string address);
 

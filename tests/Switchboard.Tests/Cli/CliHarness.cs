@@ -17,9 +17,16 @@ public sealed class CliHarness
 {
     public ConcurrentQueue<string> Logs { get; } = new();
 
+    /// <summary>The level and format the last command run asked its logging for.</summary>
+    internal LogSettings? LastLogSettings { get; private set; }
+
     internal CliEnvironment Environment(Action<NodeHost>? nodeStarted = null) => new()
     {
-        CreateLoggerFactory = level => LoggerFactory.Create(b => b.SetMinimumLevel(level).AddProvider(new QueueLoggerProvider(Logs))),
+        CreateLoggerFactory = settings =>
+        {
+            LastLogSettings = settings;
+            return LoggerFactory.Create(b => b.SetMinimumLevel(settings.Level).AddProvider(new QueueLoggerProvider(Logs)));
+        },
         NodeStarted = nodeStarted,
         HandleSignals = false,
     };
@@ -45,7 +52,9 @@ public sealed class CliHarness
     {
         var started = new TaskCompletionSource<NodeHost>(TaskCreationOptions.RunContinuationsAsynchronously);
         var stop = new CancellationTokenSource();
-        var run = Task.Run(() => RunAsync(["start", "--home", home.Path, .. args], stop.Token, host => started.TrySetResult(host)));
+        // The status API binds a free loopback port unless the test chooses (never the default 26657).
+        string[] rpc = args.Contains("--rpc-laddr") ? [] : ["--rpc-laddr", "tcp://127.0.0.1:0"];
+        var run = Task.Run(() => RunAsync(["start", "--home", home.Path, .. rpc, .. args], stop.Token, host => started.TrySetResult(host)));
         var first = await Task.WhenAny(started.Task, run);
         if (first == run) throw new InvalidOperationException($"start ended before listening: {await run}");
         var node = await started.Task;
@@ -111,7 +120,7 @@ public sealed class TempHome : IDisposable
 
     public string KeyPath => System.IO.Path.Combine(Path, "config", "node_key.json");
 
-    public string ConfigPath => System.IO.Path.Combine(Path, "config", "config.json");
+    public string ConfigPath => System.IO.Path.Combine(Path, "config", "config.toml");
 
     public void Dispose()
     {

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Switchboard.Cli.Config;
 using Switchboard.Crypto;
 
@@ -20,34 +19,30 @@ public class InitCommandTests
         Assert.Contains($"node ID   {key.Id}", result.Output);
         Assert.Contains("(created)", result.Output);
 
-        var config = ConfigFile.Load(home.ConfigPath);
-        Assert.Equal(ConfigFile.Serialize(new NodeConfig()), ConfigFile.Serialize(config));
+        var (config, chainIdSet) = ConfigToml.Parse(File.ReadAllText(home.ConfigPath), home.ConfigPath);
+        Assert.True(chainIdSet);
+        Assert.Equal(ConfigToml.Write(new NodeConfig()), ConfigToml.Write(config));
         var settings = NodeSettings.From(config);
         Assert.Equal(26656, settings.Listen.Port);
 
-        // Every documented setting is spelled out in the file, with its default.
-        using var json = JsonDocument.Parse(File.ReadAllText(home.ConfigPath));
-        var root = json.RootElement;
-        Assert.Equal("tcp://0.0.0.0:26656", root.GetProperty("p2p").GetProperty("listen_address").GetString());
-        Assert.Equal("switchboard", root.GetProperty("chain_id").GetString());
-        Assert.False(string.IsNullOrEmpty(root.GetProperty("moniker").GetString()));
-        Assert.Equal(0, root.GetProperty("p2p").GetProperty("persistent_peers").GetArrayLength());
-        Assert.Equal(40, root.GetProperty("p2p").GetProperty("max_num_inbound_peers").GetInt32());
-        Assert.Equal("3s", root.GetProperty("p2p").GetProperty("dial_timeout").GetString());
-        Assert.Equal("20s", root.GetProperty("p2p").GetProperty("handshake_timeout").GetString());
-        Assert.False(root.GetProperty("p2p").GetProperty("allow_duplicate_ip").GetBoolean());
-        Assert.False(root.GetProperty("p2p").GetProperty("nat").GetBoolean());
-        Assert.Equal(0, root.GetProperty("mconnection").GetProperty("send_rate").GetInt64());
-        Assert.Equal(0, root.GetProperty("mconnection").GetProperty("recv_rate").GetInt64());
-        Assert.Equal("45s", root.GetProperty("mconnection").GetProperty("pong_timeout").GetString());
-        Assert.Equal(1024, root.GetProperty("mconnection").GetProperty("max_packet_msg_payload_size").GetInt32());
-        var pex = root.GetProperty("pex");
-        Assert.Contains("Peer exchange", pex.GetProperty("comment").GetString());
-        Assert.True(pex.GetProperty("enabled").GetBoolean());
-        Assert.Equal(0, pex.GetProperty("seeds").GetArrayLength());
-        Assert.False(pex.GetProperty("seed_mode").GetBoolean());
-        Assert.Equal("config/addrbook.json", pex.GetProperty("addr_book_file").GetString());
-        Assert.True(pex.GetProperty("addr_book_strict").GetBoolean());
+        // Every documented setting is spelled out in the file, with its default, under CometBFT's names.
+        var text = File.ReadAllText(home.ConfigPath);
+        string[] expected =
+        [
+            "moniker = \"", "log_level = \"info\"", "log_format = \"plain\"", "node_key_file = \"config/node_key.json\"",
+            "[rpc]", "laddr = \"tcp://127.0.0.1:26657\"",
+            "[p2p]", "laddr = \"tcp://0.0.0.0:26656\"", "external_address = \"\"", "seeds = \"\"", "persistent_peers = \"\"",
+            "addr_book_file = \"config/addrbook.json\"", "addr_book_strict = true", "max_num_inbound_peers = 40",
+            "max_num_outbound_peers = 10", "unconditional_peer_ids = \"\"", "persistent_peers_max_dial_period = \"0s\"",
+            "flush_throttle_timeout = \"100ms\"", "max_packet_msg_payload_size = 1024", "send_rate = 0", "recv_rate = 0",
+            "pex = true", "seed_mode = false", "private_peer_ids = \"\"", "allow_duplicate_ip = false",
+            "handshake_timeout = \"20s\"", "dial_timeout = \"3s\"",
+            "[instrumentation]", "prometheus = false", "prometheus_listen_addr = \":26660\"", "namespace = \"cometbft\"",
+            "[switchboard]", "chain_id = \"switchboard\"", "echo_channel = \"\"", "nat = false", "reconnect_max_attempts = 0",
+            "[switchboard.mconnection]", "ping_interval = \"1m\"", "pong_timeout = \"45s\"", "max_buffered_bytes = 33554432", "max_read_pause = \"30s\"", "write_stall_timeout = \"30s\"",
+        ];
+        foreach (var line in expected) Assert.Contains("\n" + line, text);
+        Assert.DoesNotContain("config.json", Directory.GetFiles(Path.Combine(home.Path, "config")).Select(Path.GetFileName));
     }
 
     [Fact]

@@ -93,7 +93,7 @@ public class NetworkCommandTests
 
             Assert.True(text.ExitCode == 0, text.ToString());
             Assert.Matches(@"ID +ADDRESS +MONIKER +VERSION +NETWORK +CHANNELS +STATUS", text.Output);
-            foreach (var id in expected) Assert.Matches($@"{id}  127\.0\.0\.1:\d+ +testnet-\S+ +\S+ +{Chain} +00(77)? +reachable, \d+ address", text.Output);
+            foreach (var id in expected) Assert.Matches($@"{id}  127\.0\.0\.1:\d+ +testnet-\S+ +\S+ +{Chain} +0x00( 0x77)? +reachable, \d+ address", text.Output);
             Assert.Contains("4 nodes visited, 4 reachable, 4 discovered", text.Output);
         }
         finally
@@ -121,8 +121,8 @@ public class NetworkCommandTests
         Assert.Equal(0, (await _cli.RunAsync("init", "--home", home.Path)).ExitCode);
         var text = File.ReadAllText(home.ConfigPath);
         File.WriteAllText(home.ConfigPath, text
-            .Replace("\"allow_duplicate_ip\": false", "\"allow_duplicate_ip\": true", StringComparison.Ordinal)
-            .Replace("\"addr_book_strict\": true", "\"addr_book_strict\": false", StringComparison.Ordinal));
+            .Replace("allow_duplicate_ip = false", "allow_duplicate_ip = true", StringComparison.Ordinal)
+            .Replace("addr_book_strict = true", "addr_book_strict = false", StringComparison.Ordinal));
         return home;
     }
 
@@ -231,8 +231,8 @@ public class NetworkCommandTests
         await AssertUsageErrorAsync(["bench", .. args.Split(' ')], mentioned);
 
     [Theory]
-    [InlineData("--seeds nonsense", "pex.seeds")]
-    [InlineData("--seed-mode --pex false", "pex.seed_mode")]
+    [InlineData("--seeds nonsense", "p2p.seeds")]
+    [InlineData("--seed-mode --pex false", "p2p.seed_mode")]
     [InlineData("--pex maybe", "maybe")]
     public async Task BadStartPexFlagsExitTwo(string args, string mentioned)
     {

@@ -27,8 +27,8 @@ public class NodeCommandTests
         Assert.Equal(0, (await _cli.RunAsync("init", "--home", home.Path)).ExitCode);
         var text = File.ReadAllText(home.ConfigPath);
         File.WriteAllText(home.ConfigPath, text
-            .Replace("\"allow_duplicate_ip\": false", "\"allow_duplicate_ip\": true", StringComparison.Ordinal)
-            .Replace("\"chain_id\": \"switchboard\"", $"\"chain_id\": \"{Chain}\"", StringComparison.Ordinal));
+            .Replace("allow_duplicate_ip = false", "allow_duplicate_ip = true", StringComparison.Ordinal)
+            .Replace("chain_id = \"switchboard\"", $"chain_id = \"{Chain}\"", StringComparison.Ordinal));
         return await _cli.StartNodeAsync(home, ["--laddr", "tcp://127.0.0.1:0", "--echo", "0x77", "--moniker", "cli-echo", .. extra]);
     }
 
@@ -86,7 +86,7 @@ public class NodeCommandTests
         Assert.Contains($"id           {node.Id}", text.Output);
         Assert.Contains("moniker      cli-echo", text.Output);
         Assert.Contains($"network      {Chain}", text.Output);
-        Assert.Contains("channels     77 00", text.Output); // echo, and PEX (on by default in start)
+        Assert.Contains("channels     0x77 0x00", text.Output); // echo, and PEX (on by default in start)
         Assert.Equal(0, json.ExitCode);
         using var doc = JsonDocument.Parse(json.Output);
         var info = doc.RootElement.GetProperty("node_info");
@@ -215,7 +215,7 @@ public class NodeCommandTests
         var result = await _cli.RunAsync(["start", "--home", home.Path, "--laddr", $"tcp://127.0.0.1:{port}"], deadline.Token);
 
         Assert.True(result.ExitCode == 1, result.ToString());
-        Assert.Contains($"error: cannot listen on 127.0.0.1:{port}", result.Error);
+        Assert.Contains($"error: cannot listen on 127.0.0.1:{port}: address already in use", result.Error);
     }
 
     [Fact]

@@ -215,11 +215,11 @@ public class SlowConsumerTests(ITestOutputHelper output)
     public async Task APeerThatNeverReadsWhileSendingFourMiBMessagesStaysWithinItsBudgetAndOthersKeepTheirEchoes()
     {
         const int Size = 4 << 20;
-        const long Budget = 24L << 20;
+        const long InboundBudget = 24L << 20, SendBudget = 8L << 20, Budget = InboundBudget + SendBudget;
         var kind = new TcpKind();
         var echoChannel = new ChannelDescriptor(0x77, 1) { RecvMessageCapacity = Size, RecvQueueBytes = 2 * Size, SendQueueCapacity = 4 };
         var echo = new ReplyingEchoReactor(echoChannel);
-        await using var hub = await TestNode.StartAsync(kind, o => o with { Connection = o.Connection with { MaxBufferedBytes = Budget } },
+        await using var hub = await TestNode.StartAsync(kind, o => o with { Connection = o.Connection with { MaxBufferedBytes = InboundBudget, MaxSendBufferedBytes = SendBudget } },
             s => s.AddReactor(echo));
         AgentChannel? honestChannel = null;
         await using var honest = await TestNode.StartAsync(kind, register: s => honestChannel = s.OpenChannel(echoChannel), listen: false);

@@ -10,6 +10,9 @@ public sealed record CapturedLog(LogLevel Level, EventId EventId, string Message
     public string Rendered => Exception is null ? Message : Message + Environment.NewLine + Exception;
 }
 
+/// <summary>One captured log line: level, event id and the formatted message.</summary>
+public sealed record CapturedLine(LogLevel Level, EventId EventId, string Message, Exception? Exception);
+
 /// <summary>An <see cref="ILogger"/> that keeps every call, at every level.</summary>
 public sealed class CapturingLogger : ILogger
 {
@@ -17,10 +20,17 @@ public sealed class CapturingLogger : ILogger
 
     public IReadOnlyList<CapturedLog> Entries => [.. _entries];
 
+    /// <summary>The same calls as <see cref="Entries"/>, as a live queue.</summary>
+    public ConcurrentQueue<CapturedLine> Lines { get; } = new();
+
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
     public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
 
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        _entries.Enqueue(new CapturedLog(logLevel, eventId, formatter(state, exception), exception));
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        var message = formatter(state, exception);
+        _entries.Enqueue(new CapturedLog(logLevel, eventId, message, exception));
+        Lines.Enqueue(new CapturedLine(logLevel, eventId, message, exception));
+    }
 }
