@@ -15,13 +15,13 @@ work="$here/.work"
 out="$work/bin"
 
 build() {
-    if [[ ! -f "$out/.instrumented" || -n "$(find "$here/Switchboard.Fuzz" "$here/Switchboard.Fuzz.Targets" "$here/../src/Switchboard" \
+    if [[ ! -f "$out/.instrumented" || -n "$(find "$here/Switchboard.Fuzz" "$here/Switchboard.Fuzz.Targets" "$here/../src/Switchboard" "$here/../src/Switchboard.Cli" \
             -name '*.cs' -newer "$out/.instrumented" -print -quit)" ]]; then
         rm -rf "$out"
         nice -n 19 dotnet build "$here/Switchboard.Fuzz/Switchboard.Fuzz.csproj" -c Release -o "$out" -p:UseAppHost=false >"$work/build.log" 2>&1 \
             || { cat "$work/build.log"; exit 1; }
         (cd "$here" && dotnet tool restore >/dev/null)
-        for dll in Switchboard.dll Google.Protobuf.dll; do
+        for dll in Switchboard.dll Google.Protobuf.dll Switchboard.Cli.dll Tomlyn.dll; do
             (cd "$here" && nice -n 19 dotnet tool run sharpfuzz "$out/$dll") >/dev/null
         done
         touch "$out/.instrumented"

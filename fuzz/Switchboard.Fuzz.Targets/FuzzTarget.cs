@@ -39,7 +39,7 @@ public static class FuzzTargetNames
     public static IReadOnlyList<string> All { get; } =
     [
         "packet-cometbft", "packet-legacy", "delimited", "nodeinfo", "authsig", "handshake", "pex",
-        "addrbook", "nodekey", "ssdp", "soap", "igd-xml", "http", "natpmp", "route",
+        "addrbook", "nodekey", "ssdp", "soap", "igd-xml", "http", "natpmp", "route", "config",
     ];
 }
 
@@ -64,6 +64,7 @@ public static class FuzzTargets
         NatTargets.Http,
         NatTargets.NatPmp,
         NatTargets.RouteTable,
+        ConfigTarget.Target,
     ];
 
     /// <summary>The target called <paramref name="name"/>.</summary>

@@ -103,6 +103,11 @@ public static class SeedCorpus
             + "eth0\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n"
             + "eth0\t0001A8C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0\n"
             + "wlan0\t00000000\t0100000A\t0003\t0\t0\t600\t00000000\t0\t0\t0\n"));
+
+        // config.toml: CometBFT's default file (which the CLI reads) and the one in the vectors.
+        foreach (var toml in new[] { Path.Combine(testData, "Operator", "cometbft_v0.38.25_default_config.toml"), Path.Combine(vectors, "cometbft_config.toml") })
+            if (File.Exists(toml)) yield return ("config", File.ReadAllBytes(toml));
+        yield return ("config", "moniker = \"fuzz\"\n[p2p]\nladdr = \"tcp://127.0.0.1:26656\"\npex = false\n[switchboard]\nchain_id = \"x\"\n"u8.ToArray());
     }
 
     private static void Collect(JsonElement element, string? key, List<(string Key, byte[] Bytes)> into)
