@@ -28,9 +28,9 @@ public readonly record struct Envelope(IPeer Source, byte ChannelId, ReadOnlyMem
     {
         try
         {
-            return parser.ParseFrom(Message.Span);
+            return Wire.ProtoErrors.Parse(parser, Message.Span);
         }
-        catch (InvalidProtocolBufferException ex)
+        catch (Exception ex) when (Wire.ProtoErrors.IsMalformed(ex))
         {
             throw new ProtocolViolationException(ProtocolViolation.InvalidChannelMessage,
                 $"channel 0x{ChannelId:x2}: cannot decode {typeof(T).Name}: {ex.Message}", ex);

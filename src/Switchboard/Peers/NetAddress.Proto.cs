@@ -55,9 +55,9 @@ public sealed partial record NetAddress
         Wire.Proto.NetAddress message;
         try
         {
-            message = Wire.Proto.NetAddress.Parser.ParseFrom(proto);
+            message = Wire.ProtoErrors.Parse(Wire.Proto.NetAddress.Parser, proto);
         }
-        catch (InvalidProtocolBufferException ex)
+        catch (Exception ex) when (Wire.ProtoErrors.IsMalformed(ex))
         {
             throw new ProtocolViolationException(ProtocolViolation.MalformedMessage, $"cannot decode NetAddress: {ex.Message}", ex);
         }

@@ -81,9 +81,9 @@ public sealed partial record NodeInfo
         DefaultNodeInfo proto;
         try
         {
-            proto = DefaultNodeInfo.Parser.ParseFrom(body);
+            proto = ProtoErrors.Parse(DefaultNodeInfo.Parser, body);
         }
-        catch (InvalidProtocolBufferException ex)
+        catch (Exception ex) when (Wire.ProtoErrors.IsMalformed(ex))
         {
             throw new ProtocolViolationException(ProtocolViolation.MalformedMessage, $"cannot decode NodeInfo: {ex.Message}", ex);
         }

@@ -27,9 +27,9 @@ internal static class PexMessages
         Message message;
         try
         {
-            message = Message.Parser.ParseFrom(bytes.Span);
+            message = Wire.ProtoErrors.Parse(Message.Parser, bytes.Span);
         }
-        catch (InvalidProtocolBufferException ex)
+        catch (Exception ex) when (Wire.ProtoErrors.IsMalformed(ex))
         {
             throw new ProtocolViolationException(ProtocolViolation.InvalidChannelMessage, $"PEX: cannot decode Message: {ex.Message}", ex);
         }

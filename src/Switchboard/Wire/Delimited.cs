@@ -55,9 +55,9 @@ internal static class Delimited
         var body = await ReadAsync(stream, maxSize, cancellationToken).ConfigureAwait(false);
         try
         {
-            return parser.ParseFrom(body);
+            return ProtoErrors.Parse(parser, body);
         }
-        catch (InvalidProtocolBufferException ex)
+        catch (Exception ex) when (ProtoErrors.IsMalformed(ex))
         {
             throw new ProtocolViolationException(ProtocolViolation.MalformedMessage, $"cannot decode {typeof(T).Name}: {ex.Message}", ex);
         }
