@@ -77,5 +77,11 @@ internal static class SafeXml
         {
             throw new NatException(NatError.MalformedResponse, $"{what}: bad text encoding", ex);
         }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            // System.Xml's reader (XmlTextReaderImpl.SwitchEncoding → ReadData) throws this for some documents whose
+            // XML declaration switches the encoding (a negative Buffer.BlockCopy count); found by fuzz/igd-xml.
+            throw new NatException(NatError.MalformedResponse, $"{what}: invalid XML (the reader failed: {ex.Message})", ex);
+        }
     }
 }
