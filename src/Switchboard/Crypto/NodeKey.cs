@@ -196,6 +196,10 @@ public sealed class NodeKey : IDisposable
         {
             string? type = null;
             var haveValue = false;
+            // Utf8JsonReader checks a string's UTF-8 only when it is copied out, and then throws InvalidOperationException
+            // (found by fuzz/nodekey); a node_key.json that is not UTF-8 is not JSON.
+            if (!System.Text.Unicode.Utf8.IsValid(content))
+                throw new NodeKeyFormatException(NodeKeyError.InvalidJson, $"{path}: not valid JSON: the text is not valid UTF-8");
             var reader = new Utf8JsonReader(content, new JsonReaderOptions { MaxDepth = 8 });
             try
             {

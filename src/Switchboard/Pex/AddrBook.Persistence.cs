@@ -248,6 +248,10 @@ public sealed partial class AddrBook
         {
             throw new AddrBookFormatException($"cannot read the file: {ex.Message}", ex);
         }
+        // JsonDocument checks the UTF-8 of a string only when it is read, and then throws InvalidOperationException
+        // (found by fuzz/addrbook: a property name with a stray 0xF2 escaped Start untyped, after some entries had been
+        // placed). Go's encoder never writes invalid UTF-8, so such a file is corrupt as a whole, before anything loads.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new AddrBookFormatException("not valid JSON: the text is not valid UTF-8");
         JsonDocument document;
         try
         {
