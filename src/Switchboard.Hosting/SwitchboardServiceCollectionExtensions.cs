@@ -52,6 +52,8 @@ public static class SwitchboardServiceCollectionExtensions
 public static class SwitchboardServiceProviderExtensions
 {
     /// <summary>The agent channel registered with <see cref="ISwitchboardBuilder.AddAgentChannel"/> for <paramref name="channelId"/>.</summary>
+    /// <exception cref="InvalidOperationException">No such channel was registered.</exception>
     public static AgentChannel GetRequiredAgentChannel(this IServiceProvider services, byte channelId) =>
-        services.GetRequiredKeyedService<AgentChannel>(channelId);
+        services.GetKeyedService<AgentChannel>(channelId)
+        ?? throw new InvalidOperationException($"no agent channel 0x{channelId:x2} was registered with AddAgentChannel");
 }
