@@ -38,7 +38,8 @@ public sealed class SwitchboardNodeOptions
     /// </summary>
     public string? NodeKeyFile { get; set; }
 
-    /// <summary>Peers to keep connected, each <c>id@host:port</c> (<see cref="SwitchOptions.PersistentPeers"/>).</summary>
+    /// <summary>Peers to keep connected, each <c>id@host:port</c> (<see cref="SwitchOptions.PersistentPeers"/>); blank
+    /// entries are ignored.</summary>
     public List<string> PersistentPeers { get; set; } = [];
 
     /// <summary>Most inbound peers. Default 40.</summary>
@@ -86,6 +87,9 @@ public sealed class SwitchboardNodeOptions
         var peers = new List<DialAddress>(PersistentPeers.Count);
         for (var i = 0; i < PersistentPeers.Count; i++)
         {
+            // Blank entries are no peer, as an empty persistent_peers in CometBFT's config (an environment variable
+            // set to "" binds one).
+            if (string.IsNullOrWhiteSpace(PersistentPeers[i])) continue;
             if (!DialAddress.TryParse(PersistentPeers[i], out var peer))
                 throw new FormatException($"{nameof(PersistentPeers)}[{i}]: \"{PersistentPeers[i]}\" is not id@host:port");
             peers.Add(peer);

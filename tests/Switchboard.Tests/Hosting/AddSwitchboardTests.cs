@@ -104,6 +104,49 @@ public sealed class AddSwitchboardTests
     }
 
     [Fact]
+    public async Task UseTransport_RunsTheNodeOnAnotherTransport()
+    {
+        var network = new Switchboard.Transport.MemoryNetwork();
+        IHost Node(string moniker, string? peer, Action<ISwitchboardBuilder> configure)
+        {
+            var builder = NewBuilder(("Switchboard:Moniker", moniker), ("Switchboard:ListenAddress", "10.0.0.1:26656"),
+                ("Switchboard:DialJitter", "00:00:00"), ("Switchboard:PersistentPeers:0", peer ?? " "));
+            configure(builder.Services.AddSwitchboard(builder.Configuration.GetSection("Switchboard"))
+                .UseTransport((_, key) => network.CreateTransport(key)));
+            return builder.Build();
+        }
+        var log = new EchoLog();
+        using var server = Node("server", null, n => n.AddReactor(_ => new EchoReactor(log)));
+        await server.StartAsync();
+        var address = server.Services.GetRequiredService<Switch>().ListenAddress!;
+        Assert.Equal(26656, address.Port);
+        using var client = Node("client", address.ToString(), n => n.AddAgentChannel(Chat));
+        await client.StartAsync();
+        var sw = client.Services.GetRequiredService<Switch>();
+        await Eventually.TrueAsync(() => sw.Peers.Count == 1, "the client dials the server over the memory network");
+        var chat = client.Services.GetRequiredAgentChannel(0x77);
+        Assert.True(chat.TrySend(sw.Peers[0], "over memory"u8.ToArray()));
+        var reply = await Eventually.WithinAsync(chat.ReadAsync().AsTask(), "the echo");
+        Assert.Equal("over memory"u8.ToArray(), reply.Message.ToArray());
+        Assert.Equal(1, log.Echoed);
+        await client.StopAsync();
+        await server.StopAsync();
+    }
+
+    [Fact]
+    public async Task PortInUse_FailsTheHostStart()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var builder = NewBuilder(("Switchboard:ListenAddress", taken.LocalEndpoint.ToString()));
+        builder.Services.AddSwitchboard(builder.Configuration.GetSection("Switchboard"));
+        using var host = builder.Build();
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
+        Assert.True(error is System.Net.Sockets.SocketException or IOException, error.ToString());
+        Assert.Contains("in use", error.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task BadOptions_FailTheHostAtStart_NamingEachSetting()
     {
         var builder = NewBuilder(
