@@ -166,7 +166,11 @@ public sealed partial class Switch : IAsyncDisposable
 
     private async Task StartCoreAsync(IPEndPoint? listen, CancellationToken cancellationToken)
     {
-        _heartbeat = new ConnectionHeartbeat(Options.Connection.TimeProvider, Options.HeartbeatInterval) { OnTick = PublishDrops };
+        _heartbeat = new ConnectionHeartbeat(Options.Connection.TimeProvider, Options.HeartbeatInterval) 
+        {
+            OnTick = PublishDrops,
+            TickFailed = ex => SwitchLog.BackgroundFailed(_logger, ex),
+        };
         NetAddress? bound = null;
         // Inbound upgrades that arrive before LocalNodeInfo is set below wait for it (TransportCore).
         if (listen is not null) bound = await _transport.ListenAsync(listen, cancellationToken).ConfigureAwait(false);

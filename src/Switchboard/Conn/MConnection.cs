@@ -210,6 +210,19 @@ public sealed partial class MConnection : IAsyncDisposable
     }
 
     /// <summary>
+    /// A reply (<c>Envelope.Reply</c>): like <see cref="TrySend"/> but bounded only by the send budget in bytes, not by
+    /// the channel's message count — a peer that pipelines requests faster than the send loop wakes is not slow.
+    /// </summary>
+    internal bool TrySendReply(byte channelId, ReadOnlyMemory<byte> message)
+    {
+        if (Volatile.Read(ref _state) != StateRunning) return false;
+        var channel = _byId[channelId];
+        if (channel is null || !channel.TryEnqueueSend(message, ignoreCount: true)) return false;
+        _sendSignal.Set();
+        return true;
+    }
+
+    /// <summary>
     /// Queues <paramref name="message"/>, waiting up to <see cref="MConnectionOptions.SendTimeout"/> for room.
     /// True when queued (not yet sent: there is no acknowledgement); false when the connection is not running,
     /// the channel is unknown, the timeout passed or the connection closed while waiting.
@@ -391,6 +404,9 @@ public sealed partial class MConnection : IAsyncDisposable
         if (_ownsHeartbeat) _heartbeat?.Dispose();
         DisposeTimers();
         foreach (var channel in _channels) channel.ClearSend();
+        // A message the receive loop admitted while a local close was clearing the lanes is dropped too.
+        if (_closeError is null)
+            foreach (var channel in _channels) channel.Lane.Clear();
         _budget.Detach();
         if (_reader is not null) await _reader.CompleteAsync().ConfigureAwait(false);
         try
