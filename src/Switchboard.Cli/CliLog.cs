@@ -20,7 +20,7 @@ internal static partial class CliLog
     [LoggerMessage(9004, LogLevel.Information, "Echo reactor on channel {Channel}: every message is sent back to its sender")]
     public static partial void EchoEnabled(ILogger logger, string channel);
 
-    [LoggerMessage(9005, LogLevel.Warning, "Echo to {Peer} on channel {Channel} could not be queued: its send queue is full, so it does not read its echoes; disconnecting it")]
+    [LoggerMessage(9005, LogLevel.Debug, "Echo to {Peer} on channel {Channel} could not be queued: its send queue is full, so it does not read its echoes; disconnecting it")]
     public static partial void EchoDropped(ILogger logger, string peer, string channel);
 
     [LoggerMessage(9006, LogLevel.Information, "NAT: TCP port {Port} mapped to {External} with {Protocol} via {Gateway}; advertising it")]

@@ -11,9 +11,11 @@ public readonly record struct Envelope(IPeer Source, byte ChannelId, ReadOnlyMem
 {
     /// <summary>
     /// Answers the sender on the same channel without ever waiting: the safe way to reply from a reactor or agent
-    /// loop that serves many peers. If the sender's send queue for the channel (or its byte budget) is full, the sender
-    /// is not reading what it asks for: it is disconnected (<see cref="DisconnectKind.SlowPeer"/>) and false is
-    /// returned. Replies to one peer keep their order.
+    /// loop that serves many peers. Bounded by the sender's send budget in bytes
+    /// (<see cref="Conn.MConnectionOptions.MaxSendBufferedBytes"/>), not by the channel's message count; when that is
+    /// full the sender is not reading what it asks for: it is disconnected (<see cref="DisconnectKind.SlowPeer"/>) and
+    /// false is returned. A reply larger than the whole budget is refused (false) without blame. Replies to one peer
+    /// keep their order.
     /// </summary>
     /// <returns>True when queued.</returns>
     public bool Reply(ReadOnlyMemory<byte> message) =>

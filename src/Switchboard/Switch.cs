@@ -148,10 +148,29 @@ public sealed partial class Switch : IAsyncDisposable
     /// Listens on <paramref name="listen"/> (null: do not listen), builds our NodeInfo, starts the reactors and the
     /// accept loop, then dials the persistent peers in the background.
     /// </summary>
+    /// <remarks>If starting fails (the port is in use, a reactor's StartAsync throws), everything started so far is
+    /// stopped again and the switch is left stopped (<see cref="IsRunning"/> false) before the error is rethrown.</remarks>
     public async Task StartAsync(IPEndPoint? listen, CancellationToken cancellationToken = default)
     {
         if (Interlocked.CompareExchange(ref _state, 1, 0) != 0) throw new InvalidOperationException("already started");
-        _heartbeat = new ConnectionHeartbeat(Options.Connection.TimeProvider, Options.HeartbeatInterval) { OnTick = PublishDrops };
+        try
+        {
+            await StartCoreAsync(listen, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await StopAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task StartCoreAsync(IPEndPoint? listen, CancellationToken cancellationToken)
+    {
+        _heartbeat = new ConnectionHeartbeat(Options.Connection.TimeProvider, Options.HeartbeatInterval) 
+        {
+            OnTick = PublishDrops,
+            TickFailed = ex => SwitchLog.BackgroundFailed(_logger, ex),
+        };
         NetAddress? bound = null;
         // Inbound upgrades that arrive before LocalNodeInfo is set below wait for it (TransportCore).
         if (listen is not null) bound = await _transport.ListenAsync(listen, cancellationToken).ConfigureAwait(false);

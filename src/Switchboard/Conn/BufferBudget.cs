@@ -97,6 +97,10 @@ internal sealed class ConnectionBudget
 
     public long Used { get { lock (_gate) return _inbound + _send; } }
 
+    /// <summary>True when the last failed inbound charge failed because the shared pool was full (others hold it), not
+    /// because this connection is over its own cap. Receive loop only.</summary>
+    public bool PoolWasFull { get; private set; }
+
     /// <summary>Highest inbound + send total seen.</summary>
     public long Peak => Volatile.Read(ref _peak);
 
@@ -112,12 +116,17 @@ internal sealed class ConnectionBudget
         lock (_gate)
         {
             var next = _inbound - release + charge;
+            PoolWasFull = false;
             if (charge > release && next > Max) return false;
             var borrowed = Math.Max(0, _inbound - Reserved);
             var nextBorrowed = Math.Max(0, next - Reserved);
             if (_pool is not null)
             {
-                if (nextBorrowed > borrowed && !_pool.TryTake(nextBorrowed - borrowed, this)) return false;
+                if (nextBorrowed > borrowed && !_pool.TryTake(nextBorrowed - borrowed, this))
+                {
+                    PoolWasFull = true;
+                    return false;
+                }
                 giveToPool = Math.Max(0, borrowed - nextBorrowed);
             }
             _inbound = next;

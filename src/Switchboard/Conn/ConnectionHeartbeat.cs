@@ -26,6 +26,9 @@ internal sealed class ConnectionHeartbeat : IDisposable
     /// <summary>Extra work per tick (the Switch publishes drop events here).</summary>
     public Action? OnTick { get; set; }
 
+    /// <summary>Told when <see cref="OnTick"/> threw.</summary>
+    public Action<Exception>? TickFailed { get; set; }
+
     public void Register(MConnection connection)
     {
         lock (_gate)
@@ -51,8 +54,27 @@ internal sealed class ConnectionHeartbeat : IDisposable
         try
         {
             var now = _time.GetTimestamp();
-            foreach (var connection in Volatile.Read(ref _snapshot)) connection.OnHeartbeat(now);
-            OnTick?.Invoke();
+            // One connection's failure (a throwing cancellation callback, say) must neither skip the others nor escape
+            // into the timer thread, which would end the process.
+            foreach (var connection in Volatile.Read(ref _snapshot))
+            {
+                try
+                {
+                    connection.OnHeartbeat(now);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    connection.OnHeartbeatFailed(ex);
+                }
+            }
+            try
+            {
+                OnTick?.Invoke();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                TickFailed?.Invoke(ex);
+            }
         }
         finally
         {

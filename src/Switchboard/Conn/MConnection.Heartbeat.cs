@@ -79,11 +79,28 @@ public sealed partial class MConnection
         if (signal) _sendSignal.Set();
     }
 
-    /// <summary>A pause that reached its limit: our consumer of that channel is too slow (its queue is full).</summary>
-    private FlowControlException PauseLimitError(int channelId) =>
-        new(FlowControlFault.LocalConsumerStalled, (byte)channelId,
+    /// <summary>A pause that reached its limit: our consumer of that channel is too slow (its queue is full), or the
+    /// node-wide pool stayed full (our consumers of other peers' messages are too slow). Either way local.</summary>
+    private FlowControlException PauseLimitError(int channelId) => Volatile.Read(ref _pausedOnPool)
+        ? new(FlowControlFault.LocalConsumerStalled, (byte)channelId,
+            $"the node-wide inbound pool stayed full for {_options.MaxReadPause.TotalSeconds:0.#} s while reading from the peer " +
+            $"(channel 0x{channelId:x2}) was paused for room; the fault is local (consumers too slow for all peers), not the peer's")
+        : new(FlowControlFault.LocalConsumerStalled, (byte)channelId,
             $"the consumer of channel 0x{channelId:x2} took no message for {_options.MaxReadPause.TotalSeconds:0.#} s while reading " +
             "from the peer was paused for it; the fault is local (a slow reactor or agent), not the peer's");
+
+    /// <summary>The heartbeat tick threw for this connection: it is closed with that error (logged once).</summary>
+    internal void OnHeartbeatFailed(Exception error)
+    {
+        try
+        {
+            Close(new P2PException($"heartbeat failed: {error.Message}", error));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.HandlerThrew(_logger, ex);
+        }
+    }
 
     private void OnFlushTimer()
     {

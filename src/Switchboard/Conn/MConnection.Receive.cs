@@ -14,6 +14,15 @@ public sealed partial class MConnection
     /// <summary>Timestamp of the last resume after a pause (pong deadlines restart from it).</summary>
     private long _resumedAt = NoTimestamp;
     private long _readPauses;
+    /// <summary>The current pause began because the node-wide pool was full (not this channel's consumer).</summary>
+    private bool _pausedOnPool;
+
+    private long LaneBytes()
+    {
+        long total = 0;
+        foreach (var channel in _channels) total += channel.Lane.Bytes;
+        return total;
+    }
 
     /// <summary>Times the receive loop paused for the receive-rate limiter (tests step the clock on it).</summary>
     internal long RecvRateWaits;
@@ -152,14 +161,26 @@ public sealed partial class MConnection
                         _hooks?.OnDropped?.Invoke(channelId, dropped);
                         Log.MessageDropped(_logger, channelId, dropped);
                         return;
-                    case ChannelFullMode.DisconnectPeer:
+                    case ChannelFullMode.DisconnectPeer when !_budget.PoolWasFull:
+                        // (When the node-wide pool is what is full, other peers hold it: this one is not over its
+                        // share, so it is paused like a back-pressure channel instead of being cut.)
                         throw new FlowControlException(FlowControlFault.PeerOverBudget, channelId,
                             $"the peer went over its inbound budget on channel 0x{channelId:x2} " +
                             $"({channel.Lane.Bytes} of {channel.Descriptor.RecvQueueBytes} bytes waiting for the channel's consumer, " +
                             $"{_budget.Used} of {_budget.Max} held for the connection)");
                 }
+                if (!completing && !(eof && !channel.HasPartial) && !_budget.PoolWasFull && LaneBytes() == 0)
+                {
+                    // Reassembly cannot grow and no consumer holds anything of ours to give back: only the peer's own
+                    // unfinished messages (several large ones interleaved on different channels) fill the budget, so
+                    // waiting would never end. That is the peer's doing.
+                    throw new FlowControlException(FlowControlFault.PeerOverBudget, channelId,
+                        $"the peer's unfinished messages need more than the connection's {_budget.Max} inbound bytes " +
+                        $"({_budget.Inbound} held in reassembly across its channels, channel 0x{channelId:x2} needs more)");
+                }
                 if (!paused)
                 {
+                    _pausedOnPool = _budget.PoolWasFull;
                     // Publish the pause (with a full fence) before trying once more: bytes released between the failed
                     // attempt and this point are seen by the retry, bytes released after it wake the wait below.
                     paused = true;

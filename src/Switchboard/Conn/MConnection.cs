@@ -53,7 +53,8 @@ public sealed partial class MConnection : IAsyncDisposable
     private readonly MConnectionChannelState?[] _byId = new MConnectionChannelState?[256];
     private readonly ChannelDispatcher[] _dispatchers = [];
     private readonly ConnectionBudget _budget;
-    private readonly ConnectionHeartbeat _heartbeat;
+    /// <summary>The Switch's heartbeat, or our own made at <see cref="Start"/> (a connection never started holds no timer).</summary>
+    private ConnectionHeartbeat? _heartbeat;
     private readonly bool _ownsHeartbeat;
     private readonly CancellationTokenSource _cts = new();
     /// <summary>Stops the dispatch loops. Cancelled on a local close only: after a failure, messages that were already
@@ -139,7 +140,7 @@ public sealed partial class MConnection : IAsyncDisposable
         _time = _options.TimeProvider;
         _codec = PacketCodec.Create(_options.Framing, _options.MaxPacketMsgPayloadSize);
         _ownsHeartbeat = hooks?.Heartbeat is null;
-        _heartbeat = hooks?.Heartbeat ?? new ConnectionHeartbeat(_time, _options.HeartbeatInterval);
+        _heartbeat = hooks?.Heartbeat;
     }
 
     /// <summary>True between <see cref="Start"/> and the beginning of a stop or failure.</summary>
@@ -177,6 +178,7 @@ public sealed partial class MConnection : IAsyncDisposable
         // 64 KiB reads: a whole batch of the peer's packets per pipe read instead of CometBFT's 1 KiB bufio reads.
         _reader = PipeReader.Create(_transport, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true));
         CreateTimers();
+        _heartbeat ??= new ConnectionHeartbeat(_time, _options.HeartbeatInterval);
         _heartbeat.Register(this);
         using (ExecutionContext.SuppressFlow())
         {
@@ -203,6 +205,19 @@ public sealed partial class MConnection : IAsyncDisposable
             return false;
         }
         if (!channel.TryEnqueueSend(message)) return false;
+        _sendSignal.Set();
+        return true;
+    }
+
+    /// <summary>
+    /// A reply (<c>Envelope.Reply</c>): like <see cref="TrySend"/> but bounded only by the send budget in bytes, not by
+    /// the channel's message count — a peer that pipelines requests faster than the send loop wakes is not slow.
+    /// </summary>
+    internal bool TrySendReply(byte channelId, ReadOnlyMemory<byte> message)
+    {
+        if (Volatile.Read(ref _state) != StateRunning) return false;
+        var channel = _byId[channelId];
+        if (channel is null || !channel.TryEnqueueSend(message, ignoreCount: true)) return false;
         _sendSignal.Set();
         return true;
     }
@@ -385,10 +400,13 @@ public sealed partial class MConnection : IAsyncDisposable
     {
         // The loops catch everything themselves; WhenAll cannot fault.
         await Task.WhenAll(_receiveTask, _sendTask).ConfigureAwait(false);
-        _heartbeat.Unregister(this);
-        if (_ownsHeartbeat) _heartbeat.Dispose();
+        _heartbeat?.Unregister(this);
+        if (_ownsHeartbeat) _heartbeat?.Dispose();
         DisposeTimers();
         foreach (var channel in _channels) channel.ClearSend();
+        // A message the receive loop admitted while a local close was clearing the lanes is dropped too.
+        if (_closeError is null)
+            foreach (var channel in _channels) channel.Lane.Clear();
         _budget.Detach();
         if (_reader is not null) await _reader.CompleteAsync().ConfigureAwait(false);
         try

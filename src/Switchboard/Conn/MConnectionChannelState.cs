@@ -14,6 +14,11 @@ internal sealed class MConnectionChannelState
     /// multi-MiB arrays alive long after a burst).</summary>
     private const int PooledReassemblyLimit = 64 * 1024;
 
+    /// <summary>128: what a waiting message is charged at least. A tiny message still costs an array header and a queue
+    /// entry (about 50 bytes besides its payload): charging only the payload would let a flood of empty or 1-byte
+    /// messages queue millions of entries within a byte budget.</summary>
+    internal const int MinMessageCharge = 128;
+
     private readonly object _sendGate = new();
     private readonly Queue<ReadOnlyMemory<byte>> _sendQueue = new();
     private readonly ConnectionBudget _budget;
@@ -45,12 +50,13 @@ internal sealed class MConnectionChannelState
 
     public int SendQueueCount { get { lock (_sendGate) return _sendQueue.Count; } }
 
-    /// <summary>Any thread: queues a message if the channel's count limit and the connection's byte budget allow.</summary>
-    public bool TryEnqueueSend(ReadOnlyMemory<byte> message)
+    /// <summary>Any thread: queues a message if the channel's count limit (unless <paramref name="ignoreCount"/>) and the
+    /// connection's byte budget allow.</summary>
+    public bool TryEnqueueSend(ReadOnlyMemory<byte> message, bool ignoreCount = false)
     {
         lock (_sendGate)
         {
-            if (_sendClosed || _sendQueue.Count >= Descriptor.SendQueueCapacity) return false;
+            if (_sendClosed || (!ignoreCount && _sendQueue.Count >= Descriptor.SendQueueCapacity)) return false;
             if (!_budget.TryChargeSend(message.Length)) return false;
             _sendQueue.Enqueue(message);
             return true;
@@ -177,10 +183,11 @@ internal sealed class MConnectionChannelState
     public bool TryDeliverSingle(in ReadOnlySequence<byte> data)
     {
         var length = (int)data.Length;
-        if (!Lane.HasRoom(length) || !_budget.TryExchangeInbound(0, length)) return false;
+        var charge = Math.Max(length, MinMessageCharge);
+        if (!Lane.HasRoom(charge) || !_budget.TryExchangeInbound(0, charge)) return false;
         Volatile.Write(ref BytesReceived, BytesReceived + length);
         Volatile.Write(ref MessagesReceived, MessagesReceived + 1);
-        Lane.Enqueue(length == 0 ? Array.Empty<byte>() : data.ToArray(), length);
+        Lane.Enqueue(length == 0 ? Array.Empty<byte>() : data.ToArray(), charge);
         return true;
     }
 

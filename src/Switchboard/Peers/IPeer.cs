@@ -41,6 +41,9 @@ public interface IPeer
     bool TrySend(byte channelId, ReadOnlyMemory<byte> message);
 
     /// <summary>Queues a message, waiting for room up to the send timeout. Same refusals as <see cref="TrySend"/>.</summary>
+    /// <remarks>Do not await it on a loop that serves other peers too (a reactor's ReceiveAsync, an agent's read loop):
+    /// a peer that stops reading would hold them all up. Answer with <see cref="Envelope.Reply(ReadOnlyMemory{byte})"/>
+    /// or use <see cref="TrySend"/> there.</remarks>
     ValueTask<bool> SendAsync(byte channelId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default);
 
     /// <summary>Reads a value a reactor stored for this peer.</summary>

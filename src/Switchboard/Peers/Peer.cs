@@ -83,14 +83,19 @@ internal sealed class Peer : IPeer
     /// </summary>
     public bool Reply(byte channelId, ReadOnlyMemory<byte> message)
     {
-        if (TrySend(channelId, message)) return true;
-        if (IsRunning && _remoteChannels[channelId])
+        if (!_remoteChannels[channelId] || State != PeerState.Running) return false;
+        var connection = _mconn!;
+        if (connection.TrySendReply(channelId, message))
         {
-            var status = _mconn!.GetStatus();
-            _switch.StopPeerInBackground(this, new DisconnectReason(DisconnectKind.SlowPeer, true,
-                $"the peer does not read its replies on channel 0x{channelId:x2} (send queue full; " +
-                $"{status.BufferedSendBytes} bytes queued, {status.BufferedBytes} held for the connection)"));
+            _switch.Metrics.MessageSent(this, channelId, message.Length);
+            return true;
         }
+        // A reply larger than the whole send budget is our problem, not the peer's.
+        if (!IsRunning || message.Length > connection.Options.MaxSendBufferedBytes) return false;
+        var status = connection.GetStatus();
+        _switch.StopPeerInBackground(this, new DisconnectReason(DisconnectKind.SlowPeer, true,
+            $"the peer does not read its replies on channel 0x{channelId:x2} ({status.BufferedSendBytes} bytes queued to it, " +
+            $"its send budget is {connection.Options.MaxSendBufferedBytes})"));
         return false;
     }
 

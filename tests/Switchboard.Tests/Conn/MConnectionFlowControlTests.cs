@@ -169,6 +169,47 @@ public class MConnectionFlowControlTests
     }
 
     [Fact]
+    public async Task TinyMessagesAreChargedAtLeastTheirQueueCostSoAFloodOfEmptyOnesIsBounded()
+    {
+        var (conn, handler, raw) = WithRawPeer([new ChannelDescriptor(1, 1) { RecvMessageCapacity = 1000, RecvQueueBytes = 1280, FullMode = ChannelFullMode.DropNewest }]);
+        await using var _ = conn;
+        var gate = BlockChannelOne(handler);
+        await WriteMessageAsync(raw, 1, []);
+        await Eventually.TrueAsync(() => handler.Count == 1, "the handler holds the first");
+        for (var i = 0; i < 20; i++) await WriteMessageAsync(raw, 1, []);
+        // 1280 bytes hold ten empty messages at 128 each; the other ten are dropped.
+        await Eventually.TrueAsync(() => conn.GetStatus().Channels[0].MessagesDropped == 10, "ten dropped");
+        Assert.Equal(10, conn.GetStatus().Channels[0].RecvQueueMessages);
+        gate.SetResult();
+        await Eventually.TrueAsync(() => handler.Count == 11, "the held one and the ten queued");
+    }
+
+    [Fact]
+    public async Task LargeMessagesInterleavedOnTwoChannelsBeyondTheBudgetArePutOnThePeer()
+    {
+        // Each channel's message fits alone, the two half-received ones together do not, and no consumer holds anything
+        // to give back: pausing could never end, so the peer is refused at once instead of our consumer being blamed later.
+        var channels = new[]
+        {
+            new ChannelDescriptor(1, 1) { RecvMessageCapacity = 3000, RecvBufferCapacity = 1024 },
+            new ChannelDescriptor(2, 1) { RecvMessageCapacity = 3000, RecvBufferCapacity = 1024 },
+        };
+        var (conn, handler, raw) = WithRawPeer(channels, new MConnectionOptions { MaxBufferedBytes = 3000 });
+        var codec = new CometBftPacketCodec();
+        var buffer = new byte[4 * (codec.MaxPacketSize + 16)];
+        var length = 0;
+        var fragment = Message(7, 1024);
+        length += codec.WriteMsg(buffer.AsSpan(length), 1, false, fragment);
+        length += codec.WriteMsg(buffer.AsSpan(length), 2, false, fragment);
+        length += codec.WriteMsg(buffer.AsSpan(length), 1, false, fragment);
+        await raw.WriteAsync(buffer.AsMemory(0, length));
+        await raw.FlushAsync();
+        var error = await ClosedWithAsync<FlowControlException>(handler, conn);
+        Assert.Equal(FlowControlFault.PeerOverBudget, error.Fault);
+        Assert.Contains("unfinished", error.Message);
+    }
+
+    [Fact]
     public async Task AWriteThatMakesNoProgressIsDetectedByTheHeartbeat()
     {
         var time = new ManualTimeProvider();

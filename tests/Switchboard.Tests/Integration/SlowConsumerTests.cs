@@ -310,6 +310,36 @@ public class SlowConsumerTests(ITestOutputHelper output)
         Assert.True(await Eventually.WithinAsync(seen.Task, "RemovePeer"), "the connection's loops had ended when RemovePeer ran");
     }
 
+    [Fact]
+    public async Task RepliesAreBoundedByBytesNotByTheChannelsMessageCount()
+    {
+        // Default SendQueueCapacity (1): a reactor answering one request with five replies at once must not cut the peer.
+        var kind = new MemoryKind();
+        var replier = new FiveRepliesReactor();
+        await using var a = await TestNode.StartAsync(kind, register: s => s.AddReactor(replier));
+        AgentChannel? channel = null;
+        await using var b = await TestNode.StartAsync(kind, register: s => channel = s.OpenChannel(new ChannelDescriptor(0x41, 1) { SendQueueCapacity = 10 }));
+        var toA = await b.Switch.DialPeerAsync(a.Address);
+        Assert.True(toA.TrySend(0x41, Message(1, 10)));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        for (var i = 0; i < 5; i++) Assert.Equal(Message(i, 10), (await channel!.ReadAsync(cts.Token)).Message.ToArray());
+        Assert.Equal(5, replier.Accepted);
+        Assert.True(toA.IsRunning);
+    }
+
+    private sealed class FiveRepliesReactor() : Reactor("replies")
+    {
+        public int Accepted;
+        public override IReadOnlyList<ChannelDescriptor> GetChannels() => [new ChannelDescriptor(0x41, 1)];
+
+        public override ValueTask ReceiveAsync(Envelope envelope, CancellationToken cancellationToken)
+        {
+            for (var i = 0; i < 5; i++)
+                if (envelope.Reply(Message(i, 10))) Accepted++;
+            return ValueTask.CompletedTask;
+        }
+    }
+
     private sealed class StoppingReactor(TaskCompletionSource<bool> seen) : Reactor("stopper")
     {
         public override IReadOnlyList<ChannelDescriptor> GetChannels() => [Channels.Make(0x40)];

@@ -75,6 +75,20 @@ public class TransportUpgradeTests
         Assert.Equal(2, calls);
     }
 
+    [Fact]
+    public async Task ASwitchThatFailsToStartIsLeftStopped()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var key = NodeKey.Generate();
+        await using var sw = new Switch(new TcpTransport(key), key, new SwitchOptions { Network = "test-chain" });
+        sw.OpenChannel(Channels.Make(0x10));
+        var error = await Record.ExceptionAsync(() => sw.StartAsync((IPEndPoint)taken.LocalEndpoint));
+        Assert.IsType<System.Net.Sockets.SocketException>(error);
+        Assert.False(sw.IsRunning);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => sw.StartAsync(null)); // not restartable
+    }
+
     private static int PendingUpgrades(ITransport transport) => transport switch
     {
         TcpTransport t => t.PendingUpgrades,
