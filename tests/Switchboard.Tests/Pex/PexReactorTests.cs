@@ -226,15 +226,18 @@ public sealed class PexReactorTests
         Assert.IsType<PeerAdded>(events.Current);
         await Eventually.TrueAsync(() => seed.Book.HasAddress(b.Id), "the seed stores an inbound peer's own address");
 
-        // Two requests at once (both queued before the seed can answer and hang up): the second is ignored, not punished.
+        // Two requests at once: the second is ignored, not punished. (On a loaded machine this thread can be preempted
+        // between the two sends long enough for the seed to answer the first and hang up; then the second cannot be
+        // queued, and only the answer-once part is checked.)
         Assert.True(b.Channel.TrySend(peer, RawPexNode.Request));
-        Assert.True(b.Channel.TrySend(peer, RawPexNode.Request));
+        var secondQueued = b.Channel.TrySend(peer, RawPexNode.Request);
         var answer = await b.NextAddrsAsync();
         Assert.Equal(AddrBook.SelectionSize(101), answer.Count);
         Assert.True(await events.MoveNextAsync());
         var removed = Assert.IsType<PeerRemoved>(events.Current);
         Assert.True(removed.Reason.ByRemote);
-        await Eventually.TrueAsync(() => seed.Pex.GetStats().RequestsReceived == 2, "second request seen");
+        await Eventually.TrueAsync(() => seed.Switch.Peers.Count == 0, "the seed hung up");
+        Assert.InRange(seed.Pex.GetStats().RequestsReceived, 1, secondQueued ? 2 : 1);
         Assert.Equal(1, seed.Pex.GetStats().SeedAnswers);
         Assert.Equal(0, seed.Pex.GetStats().PeersPunished);
         Assert.False(seed.Book.IsBanned(b.Id));
