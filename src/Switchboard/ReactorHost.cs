@@ -19,9 +19,6 @@ internal sealed class FairInbound(SwitchMetrics? metrics) : IInboundScheduler
     private int _readers;
     private bool _completed;
 
-    /// <summary>Lanes with messages now.</summary>
-    public int ReadyLanes { get { lock (_gate) return _ready.Count; } }
-
     public void Schedule(InboundLane lane)
     {
         lock (_gate)

@@ -78,8 +78,6 @@ public sealed partial class Switch : IAsyncDisposable
 
     internal SwitchMetrics Metrics { get; }
 
-    internal SharedBufferPool SharedPool => _pool;
-
     /// <summary>Registers a reactor before start. Channel ids must be unique across reactors and agents.</summary>
     /// <exception cref="ArgumentException">a channel id is already taken, or a channel's largest message could never
     /// fit the connection budget (<see cref="MConnectionOptions.MaxBufferedBytes"/>) or the node-wide pool.</exception>

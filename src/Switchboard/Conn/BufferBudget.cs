@@ -9,14 +9,10 @@ internal sealed class SharedBufferPool(long capacity)
     private readonly object _gate = new();
     private readonly HashSet<ConnectionBudget> _waiters = [];
     private long _used;
-    private long _peak;
 
     public long Capacity { get; } = capacity;
 
     public long Used => Volatile.Read(ref _used);
-
-    /// <summary>Highest <see cref="Used"/> seen (tests and metrics).</summary>
-    public long Peak => Volatile.Read(ref _peak);
 
     public bool TryTake(long bytes, ConnectionBudget waiter)
     {
@@ -29,7 +25,6 @@ internal sealed class SharedBufferPool(long capacity)
                 return false;
             }
             _used += bytes;
-            if (_used > _peak) _peak = _used;
             return true;
         }
     }

@@ -155,9 +155,6 @@ public sealed partial class MConnection : IAsyncDisposable
 
     private bool IsClosed => Volatile.Read(ref _state) == StateClosed;
 
-    /// <summary>The inbound lanes, in channel registration order (the Switch drops them on shutdown).</summary>
-    internal IEnumerable<InboundLane> Lanes => _channels.Select(c => c.Lane);
-
     /// <summary>The byte budget (tests).</summary>
     internal ConnectionBudget Budget => _budget;
 

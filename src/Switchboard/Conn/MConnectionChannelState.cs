@@ -211,7 +211,7 @@ internal sealed class MConnectionChannelState
             {
                 if (size == needed) return false;
                 size = needed;
-                if (!TryReserve(ref size, exact: true)) return false;
+                if (!TryReserve(ref size)) return false;
             }
             var pooled = size <= PooledReassemblyLimit;
             var next = pooled ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
@@ -231,12 +231,11 @@ internal sealed class MConnectionChannelState
 
     /// <summary>Charges a reassembly buffer of <paramref name="size"/> bytes against the budget (pool sizes are powers
     /// of two, so a pooled size is rounded up to what the pool will really hand out).</summary>
-    private bool TryReserve(ref int size, bool exact = false)
+    private bool TryReserve(ref int size)
     {
         var candidate = size;
         if (candidate <= PooledReassemblyLimit)
             candidate = Math.Min(PooledReassemblyLimit, Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)candidate)));
-        if (exact && candidate > PooledReassemblyLimit) candidate = size;
         if (!_budget.TryExchangeInbound(ReassemblyBytes, candidate)) return false;
         size = candidate;
         return true;
