@@ -39,11 +39,15 @@ public sealed partial class SecretConnection : Stream
     private readonly SecretConnectionCipher _sendCipher;
     private readonly SecretConnectionCipher _recvCipher;
 
-    // Receive buffer: [_cipherStart, _cipherEnd) is ciphertext not yet opened; [_plainOffset, +_plainLength) is
-    // decrypted data of an already opened frame (before _cipherStart) that the caller has not taken yet.
+    // Receive buffer: [_cipherStart, _openedEnd) holds frames already authenticated and decrypted (in one batch) but
+    // not yet taken apart; [_openedEnd, _cipherEnd) is ciphertext not yet opened; [_plainOffset, +_plainLength) is
+    // decrypted data of the current frame (before _cipherStart) that the caller has not taken yet.
     private byte[]? _recvBuffer;
     private int _cipherStart;
+    private int _openedEnd;
     private int _cipherEnd;
+    // The frame at _openedEnd failed to authenticate; reported when the reader gets to it.
+    private bool _authFailedAtOpenedEnd;
     private int _plainOffset;
     private int _plainLength;
 
@@ -199,14 +203,14 @@ public sealed partial class SecretConnection : Stream
             }
             if (copied > 0 && copied == destination.Length)
                 break;
-            if (_cipherEnd - _cipherStart < SealedFrameSize)
+            if (_cipherStart == _openedEnd && !_authFailedAtOpenedEnd && _cipherEnd - _cipherStart < SealedFrameSize)
             {
                 needTransport = copied == 0;
                 return copied;
             }
             try
             {
-                OpenFrame(buffer);
+                NextFrame(buffer);
             }
             catch (ProtocolViolationException) when (copied > 0)
             {
@@ -218,22 +222,35 @@ public sealed partial class SecretConnection : Stream
         return copied;
     }
 
-    private void OpenFrame(byte[] buffer)
+    /// <summary>
+    /// Takes the next frame apart. When no opened frame is left, first authenticates and decrypts every complete
+    /// frame in the buffer in one batch (the AVX-512 path works on several frames at once).
+    /// </summary>
+    private void NextFrame(byte[] buffer)
     {
-        var frame = buffer.AsSpan(_cipherStart, SealedFrameSize);
-        bool authentic;
-        try
+        if (_cipherStart == _openedEnd)
         {
-            authentic = _recvCipher.TryOpen(frame);
+            if (_authFailedAtOpenedEnd)
+                throw Fail(new ProtocolViolationException(ProtocolViolation.DecryptionFailed,
+                    "failed to decrypt SecretConnection frame (tampered, or wrong key/nonce)"));
+            var complete = (_cipherEnd - _cipherStart) / SealedFrameSize;
+            int opened;
+            bool failed;
+            try
+            {
+                opened = _recvCipher.OpenFrames(buffer.AsSpan(_cipherStart, complete * SealedFrameSize), complete, out failed);
+            }
+            catch (ProtocolViolationException ex)
+            {
+                throw Fail(ex);
+            }
+            _openedEnd = _cipherStart + opened * SealedFrameSize;
+            _authFailedAtOpenedEnd = failed;
+            if (opened == 0)
+                throw Fail(new ProtocolViolationException(ProtocolViolation.DecryptionFailed,
+                    "failed to decrypt SecretConnection frame (tampered, or wrong key/nonce)"));
         }
-        catch (ProtocolViolationException ex)
-        {
-            throw Fail(ex);
-        }
-        if (!authentic)
-            throw Fail(new ProtocolViolationException(ProtocolViolation.DecryptionFailed,
-                "failed to decrypt SecretConnection frame (tampered, or wrong key/nonce)"));
-        var length = BinaryPrimitives.ReadUInt32LittleEndian(frame);
+        var length = BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(_cipherStart));
         if (length > DataMaxSize)
             throw Fail(new ProtocolViolationException(ProtocolViolation.InvalidFrame,
                 $"SecretConnection frame declares {length} data bytes; at most {DataMaxSize} fit"));
@@ -246,11 +263,13 @@ public sealed partial class SecretConnection : Stream
     private Memory<byte> PrepareFill()
     {
         var buffer = _recvBuffer!;
+        // Only called when every opened frame has been taken apart (_cipherStart == _openedEnd).
         var partial = _cipherEnd - _cipherStart;
         if (_cipherStart > 0)
         {
             buffer.AsSpan(_cipherStart, partial).CopyTo(buffer);
             _cipherStart = 0;
+            _openedEnd = 0;
             _cipherEnd = partial;
         }
         return buffer.AsMemory(_cipherEnd);
@@ -371,13 +390,13 @@ public sealed partial class SecretConnection : Stream
                 BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)chunk.Length);
                 chunk.CopyTo(frame[LengthPrefixSize..]);
                 frame[(LengthPrefixSize + chunk.Length)..FrameSize].Clear();
-                _sendCipher.Seal(frame);
             }
+            _sendCipher.SealFrames(buffer.AsSpan(0, length), frames);
             return buffer;
         }
         catch (ProtocolViolationException ex)
         {
-            // Frames not yet sealed still hold plaintext.
+            // The frames still hold plaintext (a run is sealed whole or not at all).
             ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
             throw Fail(ex);
         }
