@@ -7,21 +7,21 @@ using Switchboard.Cli.Config;
 namespace Switchboard.Cli.Commands;
 
 /// <summary>One measured line of <c>bench --json</c>; the ratios are against the baselines of the same run.</summary>
-internal sealed record BenchLine(string Name, int MessageSize, long Bytes, double Seconds, double MegabytesPerSecond,
+internal sealed record BenchLine(string Name, int MessageSize, long Bytes, double Seconds, double CpuSeconds, double MegabytesPerSecond,
     double MessagesPerSecond, double? VsRawTcp, double? VsRawAead)
 {
     public static BenchLine From(HarnessResult r, HarnessReport report, bool ratios) => new(r.Name, r.MessageSize, r.Bytes,
-        r.Seconds, r.MegabytesPerSecond, r.MessagesPerSecond,
+        r.Seconds, r.CpuSeconds, r.MegabytesPerSecond, r.MessagesPerSecond,
         ratios ? r.MegabytesPerSecond / report.RawTcp.MegabytesPerSecond : null,
         ratios ? r.MegabytesPerSecond / report.RawAead.MegabytesPerSecond : null);
 }
 
 /// <summary>What <c>bench --json</c> prints.</summary>
 internal sealed record BenchReport(BenchLine RawTcp, BenchLine RawAead, IReadOnlyList<BenchLine> Stack,
-    double LatencyP50Micros, double LatencyP99Micros, double RawTcpLatencyP50Micros)
+    double LatencyP50Micros, double LatencyP99Micros, double RawTcpLatencyP50Micros, string AeadPath)
 {
     public static BenchReport From(HarnessReport r) => new(BenchLine.From(r.RawTcp, r, false), BenchLine.From(r.RawAead, r, false),
-        [.. r.Stack.Select(s => BenchLine.From(s, r, true))], r.LatencyP50Micros, r.LatencyP99Micros, r.RawTcpLatencyP50Micros);
+        [.. r.Stack.Select(s => BenchLine.From(s, r, true))], r.LatencyP50Micros, r.LatencyP99Micros, r.RawTcpLatencyP50Micros, r.AeadPath);
 }
 
 /// <summary>

@@ -27,6 +27,9 @@ namespace Switchboard.Conn;
 /// </remarks>
 internal static class FrameAead512
 {
+    // The kernels are [AggressiveOptimization]: tiered compilation would first run them unoptimized (and then
+    // instrumented), where the vector helpers are not inlined and cost ten times as much.
+
     /// <summary>True when this machine runs the AVX-512 path (AVX-512 F is all it uses).</summary>
     public static bool IsSupported => Avx512F.IsSupported;
 
@@ -68,6 +71,7 @@ internal static class FrameAead512
     }
 
     /// <summary>Seals <paramref name="count"/> consecutive frames (nonces <paramref name="counter"/>…) in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Seal(in KeyWords key, ulong counter, Span<byte> frames, int count)
     {
         for (var done = 0; done < count; done += Group)
@@ -89,6 +93,7 @@ internal static class FrameAead512
     /// Authenticates and opens <paramref name="count"/> consecutive sealed frames in place. Returns how many leading
     /// frames were authentic and are now plaintext; the first frame that failed (if any) is zeroed.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Open(in KeyWords key, ulong counter, Span<byte> frames, int count)
     {
         Span<byte> tails = stackalloc byte[Group * 4];
@@ -126,6 +131,7 @@ internal static class FrameAead512
     /// frame's bytes 1024–1027) in lanes 8–15. When sealing the tails are applied at once; when opening they are kept
     /// for after authentication.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void KeysAndTails(in KeyWords key, ulong counter, Span<byte> group, int n, Span<byte> keys, bool encrypt, Span<byte> tails)
     {
         Span<uint> ctr = stackalloc uint[16];
@@ -159,6 +165,7 @@ internal static class FrameAead512
     }
 
     /// <summary>XORs blocks 1–16 of the frame with nonce <paramref name="nonce"/> into its first 1024 bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void XorData(in KeyWords key, ulong nonce, Span<byte> data)
     {
         var ks = new Block16();
@@ -180,6 +187,7 @@ internal static class FrameAead512
         ChaCha16(key, ctr, Vector512<uint>.Zero, lo, hi, ref output);
 
     /// <summary>As above with nonce word 13 given too (RFC 8439's test vectors use it; frames never do).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ChaCha16(in KeyWords key, Vector512<uint> ctr, Vector512<uint> n13, Vector512<uint> lo, Vector512<uint> hi, ref Block16 output)
     {
         var x0 = Vector512.Create(0x61707865u);
@@ -295,6 +303,7 @@ internal static class FrameAead512
     /// zero-padded to 16, then the two 64-bit lengths), eight frames side by side. Lanes past <paramref name="n"/>
     /// repeat the last frame and are ignored.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Poly1305x8(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags)
     {
         Span<ulong> k = stackalloc ulong[5 * Group];
@@ -406,6 +415,7 @@ internal static class FrameAead512
     private static Vector512<ulong> Mul(Vector512<ulong> a, Vector512<ulong> b) => Avx512F.Multiply(a.AsUInt32(), b.AsUInt32());
 
     /// <summary>Fully reduces h mod 2^130 − 5 (branch-free), adds s and writes the 16-byte tag.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Finish(ulong h0, ulong h1, ulong h2, ulong h3, ulong h4, ReadOnlySpan<byte> s, Span<byte> tag)
     {
         const ulong m = 0x3ffffff;

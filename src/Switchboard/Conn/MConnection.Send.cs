@@ -20,6 +20,9 @@ public sealed partial class MConnection
     private int _flushTimerArmed;
     private int _rateTimerArmed;
 
+    /// <summary>Whether the send loop holds its write buffer now (tests check an idle connection holds none).</summary>
+    internal bool HoldsWriteBuffer => Volatile.Read(ref _out).Length != 0;
+
     /// <summary>Times the send loop started waiting for the send-rate limiter (tests step the clock on it).</summary>
     internal long SendRateWaits;
 
@@ -32,7 +35,6 @@ public sealed partial class MConnection
     private async Task SendLoopAsync()
     {
         var token = _cts.Token;
-        _out = ArrayPool<byte>.Shared.Rent(_options.WriteBufferSize);
         if (_options.SendRate > 0) _sendLimiter = new FlowRateLimiter(_options.SendRate, _time);
         var packetRoom = _codec.MaxPacketSize + ControlReserve;
         try
@@ -41,6 +43,8 @@ public sealed partial class MConnection
             {
                 await _sendSignal.WaitAsync().ConfigureAwait(false);
                 if (IsClosed) break;
+                // The write buffer is held only while there is something to write (see the end of the loop).
+                if (_out.Length == 0) _out = ArrayPool<byte>.Shared.Rent(_options.WriteBufferSize);
 
                 if (Interlocked.Exchange(ref _decayDue, 0) != 0)
                     foreach (var channel in _channels) channel.DecayRecentlySent();
@@ -86,6 +90,13 @@ public sealed partial class MConnection
                     // FlushStop: queues were completed, so nothing new can arrive; everything is written and flushed.
                     Close(null);
                     break;
+                }
+                if (_outLength == 0)
+                {
+                    // Everything handed to the transport: an idle peer keeps no write buffer. (Packets waiting for the
+                    // flush-coalescing timer stay in the buffer, so it is kept then.)
+                    ArrayPool<byte>.Shared.Return(_out);
+                    _out = [];
                 }
             }
         }

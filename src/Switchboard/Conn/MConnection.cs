@@ -173,7 +173,9 @@ public sealed partial class MConnection : IAsyncDisposable
         _lastPingTimestamp = _lastDecayTimestamp = _startTimestamp;
         Volatile.Write(ref _started, true);
         // 64 KiB reads: a whole batch of the peer's packets per pipe read instead of CometBFT's 1 KiB bufio reads.
-        _reader = PipeReader.Create(_transport, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4 * 1024, leaveOpen: true));
+        // Zero-byte reads: the pipe waits for data before renting a segment, so an idle peer holds no read buffer.
+        _reader = PipeReader.Create(_transport, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 4 * 1024,
+            leaveOpen: true, useZeroByteReads: true));
         CreateTimers();
         _heartbeat ??= new ConnectionHeartbeat(_time, _options.HeartbeatInterval);
         _heartbeat.Register(this);

@@ -48,6 +48,9 @@ public sealed partial class SecretConnection : Stream
     private int _cipherEnd;
     // The frame at _openedEnd failed to authenticate; reported when the reader gets to it.
     private bool _authFailedAtOpenedEnd;
+    // Highest _cipherEnd since the buffer was rented: what must be cleared before it goes back to the pool.
+    private int _highWater;
+    private readonly bool _zeroByteReads;
     private int _plainOffset;
     private int _plainLength;
 
@@ -69,7 +72,8 @@ public sealed partial class SecretConnection : Stream
         _transport = transport;
         _sendCipher = new SecretConnectionCipher(sendKey, sendCounter);
         _recvCipher = new SecretConnectionCipher(recvKey, recvCounter);
-        _recvBuffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferFrames * SealedFrameSize);
+        // A socket can wait for data without a buffer; other streams may not support zero-byte reads.
+        _zeroByteReads = transport is System.Net.Sockets.NetworkStream;
     }
 
     /// <summary>The remote's authenticated 32-byte Ed25519 public key.</summary>
@@ -163,6 +167,15 @@ public sealed partial class SecretConnection : Stream
                 int received;
                 try
                 {
+                    if (_zeroByteReads && _cipherEnd == _cipherStart)
+                    {
+                        // Nothing buffered: wait for data without holding the receive buffer, so an idle peer costs
+                        // no buffer at all (as Kestrel does). Under load the wait completes at once and the buffer stays.
+                        var ready = _transport.ReadAsync(Memory<byte>.Empty, cancellationToken);
+                        if (!ready.IsCompleted)
+                            ReleaseIdleBuffer();
+                        await ready.ConfigureAwait(false);
+                    }
                     received = await _transport.ReadAsync(PrepareFill(), cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (IsDeadOrDisposed())
@@ -186,7 +199,11 @@ public sealed partial class SecretConnection : Stream
     /// </summary>
     private int Drain(Span<byte> destination, out bool needTransport)
     {
-        var buffer = _recvBuffer!;
+        if (_recvBuffer is not { } buffer)
+        {
+            needTransport = true; // nothing is buffered without a buffer
+            return 0;
+        }
         var copied = 0;
         while (true)
         {
@@ -262,7 +279,7 @@ public sealed partial class SecretConnection : Stream
     /// <summary>Moves a partial frame to the front of the buffer and returns the free space after it.</summary>
     private Memory<byte> PrepareFill()
     {
-        var buffer = _recvBuffer!;
+        var buffer = _recvBuffer ??= ArrayPool<byte>.Shared.Rent(ReceiveBufferFrames * SealedFrameSize);
         // Only called when every opened frame has been taken apart (_cipherStart == _openedEnd).
         var partial = _cipherEnd - _cipherStart;
         if (_cipherStart > 0)
@@ -283,6 +300,7 @@ public sealed partial class SecretConnection : Stream
         if (received > 0)
         {
             _cipherEnd += received;
+            _highWater = Math.Max(_highWater, _cipherEnd);
             return true;
         }
         if (_cipherEnd != _cipherStart)
@@ -454,6 +472,19 @@ public sealed partial class SecretConnection : Stream
     {
         if (Interlocked.CompareExchange(ref _writeState, Idle, Busy) == Closed)
             _sendCipher.Dispose();
+    }
+
+    /// <summary>Whether the receive buffer is rented now (tests check an idle connection holds none).</summary>
+    internal bool HoldsReceiveBuffer => Volatile.Read(ref _recvBuffer) is not null;
+
+    /// <summary>Returns the empty receive buffer to the pool, clearing the part that held plaintext.</summary>
+    private void ReleaseIdleBuffer()
+    {
+        if (_recvBuffer is not { } buffer) return;
+        buffer.AsSpan(0, _highWater).Clear();
+        _recvBuffer = null;
+        _cipherStart = _openedEnd = _cipherEnd = _plainOffset = _plainLength = _highWater = 0;
+        ArrayPool<byte>.Shared.Return(buffer);
     }
 
     private void ReleaseReceiveSide()

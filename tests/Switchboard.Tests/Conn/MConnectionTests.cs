@@ -94,6 +94,21 @@ public class MConnectionTests
         Assert.Equal(m2, Assert.Single(got, m => m.Channel == 2).Data);
     }
 
+    [Fact]
+    public async Task AnIdleSenderReturnsItsWriteBufferAndRentsItAgainForTheNextMessage()
+    {
+        var (a, _, b, hb) = Pair(Ch(1));
+        await using var _a = a;
+        await using var _b = b;
+        Assert.True(await a.SendAsync(1, Pattern(100_000)));
+        await Eventually.TrueAsync(() => hb.Count == 1, "first message delivered");
+        await Eventually.TrueAsync(() => !a.HoldsWriteBuffer, "the idle send loop gave its buffer back");
+        Assert.True(await a.SendAsync(1, Pattern(5000)));
+        await Eventually.TrueAsync(() => hb.Count == 2, "second message delivered");
+        Assert.Equal(Pattern(5000), hb.Messages[1].Data);
+        await Eventually.TrueAsync(() => !a.HoldsWriteBuffer, "and gave it back again");
+    }
+
     [Theory]
     [InlineData(PacketFraming.CometBft)]
     [InlineData(PacketFraming.Legacy)]

@@ -272,6 +272,34 @@ public class SecretConnectionRecordTests
     }
 
     [Fact]
+    public async Task AnIdleReaderOverASocketHoldsNoReceiveBufferAndResumesIntact()
+    {
+        var (a, b) = await Loopback.PairAsync();
+        await using var sender = Sender(a);
+        await using var receiver = Receiver(b);
+        var first = MConnectionKit.Pattern(70_000); // more than one transport read's worth of frames
+        await sender.WriteAsync(first);
+        var got = new byte[first.Length];
+        await receiver.ReadExactlyAsync(got);
+        Assert.Equal(first, got);
+
+        // Nothing left to read: the pending read waits on the socket with a zero-byte read, and the buffer is back in
+        // the pool (released before the wait, so this holds as soon as ReadAsync has returned its pending task).
+        var head = new byte[100];
+        var pending = receiver.ReadAsync(head).AsTask();
+        Assert.False(pending.IsCompleted);
+        Assert.False(receiver.HoldsReceiveBuffer);
+
+        var second = MConnectionKit.Pattern(3000);
+        await sender.WriteAsync(second);
+        var n = await Eventually.WithinAsync(pending, "the idle read resumes when data arrives");
+        Assert.True(receiver.HoldsReceiveBuffer);
+        var rest = new byte[second.Length - n];
+        await receiver.ReadExactlyAsync(rest);
+        Assert.Equal(second, (byte[])[.. head.AsSpan(0, n), .. rest]);
+    }
+
+    [Fact]
     public async Task OneReaderAndOneWriterMayRunConcurrentlyButNotTwoReaders()
     {
         // A socket (unlike an in-memory pipe) aborts a pending receive when it is closed.
