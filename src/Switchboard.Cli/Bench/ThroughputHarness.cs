@@ -121,7 +121,7 @@ internal static class ThroughputHarness
         await b.StopAsync();
         try { await echo; } catch (OperationCanceledException) { }
         return new HarnessReport(rawTcp, rawAead, stack, Percentile(samples, 0.50), Percentile(samples, 0.99), rawLatency,
-            SecretConnectionCipher.PathName);
+            SecretConnection.AeadImplementation);
     }
 
     private static async Task PushAsync(IPeer peer, AgentChannel inbound, byte[] payload, long count, CancellationToken cancellationToken)

@@ -76,6 +76,13 @@ public sealed partial class SecretConnection : Stream
         _zeroByteReads = transport is System.Net.Sockets.NetworkStream;
     }
 
+    /// <summary>
+    /// Which ChaCha20-Poly1305 implementation the record layer uses in this process: "switchboard avx-512 multi-frame"
+    /// (several frames per call, on CPUs with AVX-512) or "bcl ChaCha20Poly1305" (elsewhere, or with the environment
+    /// variable <c>SWITCHBOARD_AEAD=bcl</c>). Both produce identical bytes.
+    /// </summary>
+    public static string AeadImplementation => SecretConnectionCipher.PathName;
+
     /// <summary>The remote's authenticated 32-byte Ed25519 public key.</summary>
     public ReadOnlyMemory<byte> RemotePublicKey => _remotePublicKey;
 

@@ -118,6 +118,7 @@ internal sealed class CometBftPacketCodec : IPacketCodec
     {
         packet = default;
         if (buffer.IsEmpty) return false;
+        if (TryReadCanonical(ref buffer, out packet)) return true;
         var reader = new SequenceReader<byte>(buffer);
         var status = Varint.TryRead(ref reader, out var length);
         if (status == OperationStatus.NeedMoreData) return false;
@@ -130,6 +131,59 @@ internal sealed class CometBftPacketCodec : IPacketCodec
         var body = buffer.Slice(reader.Position, (long)length);
         packet = ParsePacket(body);
         buffer = buffer.Slice(body.End);
+        return true;
+    }
+
+    /// <summary>
+    /// The fast path: a whole packet in the buffer's first segment, in the canonical form gogoproto (and we) write.
+    /// Anything else — a packet across segments, an incomplete one, unknown or reordered fields, an oversize prefix —
+    /// returns false and goes through the general decoder, which applies every rule; for the packets this path does
+    /// accept, both produce the same result (tests/Conn/PacketCodecFastPathTests compares them).
+    /// </summary>
+    private bool TryReadCanonical(ref ReadOnlySequence<byte> buffer, out DecodedPacket packet)
+    {
+        packet = default;
+        var span = buffer.FirstSpan;
+        if (Varint.TryRead(span, out var length, out var prefix) != OperationStatus.Done
+            || length > (ulong)MaxBodySize || (ulong)(span.Length - prefix) < length)
+            return false;
+        var body = span.Slice(prefix, (int)length);
+        if (body.Length == 2 && body[1] == 0x00 && body[0] is KeyPing or KeyPong)
+        {
+            packet = new DecodedPacket(body[0] == KeyPing ? PacketKind.Ping : PacketKind.Pong, 0, false, ReadOnlySequence<byte>.Empty);
+            buffer = buffer.Slice(prefix + 2);
+            return true;
+        }
+        if (body.Length < 2 || body[0] != KeyMsg
+            || Varint.TryRead(body[1..], out var innerLength, out var innerPrefix) != OperationStatus.Done
+            || (ulong)(body.Length - 1 - innerPrefix) != innerLength)
+            return false;
+        var i = 1 + innerPrefix;
+        var channel = 0;
+        if (i < body.Length && body[i] == KeyChannel)
+        {
+            if (Varint.TryRead(body[(i + 1)..], out var id, out var idLength) != OperationStatus.Done || id > 255) return false;
+            channel = (int)id;
+            i += 1 + idLength;
+        }
+        var eof = false;
+        if (i < body.Length && body[i] == KeyEof)
+        {
+            if (i + 1 >= body.Length || body[i + 1] != 0x01) return false;
+            eof = true;
+            i += 2;
+        }
+        var data = ReadOnlySequence<byte>.Empty;
+        if (i < body.Length)
+        {
+            if (body[i] != KeyData
+                || Varint.TryRead(body[(i + 1)..], out var dataLength, out var dataPrefix) != OperationStatus.Done
+                || (ulong)(body.Length - i - 1 - dataPrefix) != dataLength)
+                return false;
+            data = buffer.Slice(prefix + i + 1 + dataPrefix, (long)dataLength);
+        }
+        packet = new DecodedPacket(PacketKind.Msg, channel, eof, data);
+        buffer = buffer.Slice(prefix + body.Length);
         return true;
     }
 
