@@ -39,7 +39,7 @@ public static class FuzzTargetNames
     public static IReadOnlyList<string> All { get; } =
     [
         "packet-cometbft", "packet-legacy", "delimited", "nodeinfo", "authsig", "handshake", "pex",
-        "addrbook", "nodekey", "ssdp", "soap", "igd-xml", "http", "natpmp", "route", "config",
+        "addrbook", "nodekey", "ssdp", "soap", "igd-xml", "http", "natpmp", "route", "config", "aead",
     ];
 }
 
@@ -65,6 +65,7 @@ public static class FuzzTargets
         NatTargets.NatPmp,
         NatTargets.RouteTable,
         ConfigTarget.Target,
+        AeadTarget.Target,
     ];
 
     /// <summary>The target called <paramref name="name"/>.</summary>

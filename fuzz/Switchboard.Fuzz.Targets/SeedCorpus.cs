@@ -108,6 +108,19 @@ public static class SeedCorpus
         foreach (var toml in new[] { Path.Combine(testData, "Operator", "cometbft_v0.38.25_default_config.toml"), Path.Combine(vectors, "cometbft_config.toml") })
             if (File.Exists(toml)) yield return ("config", File.ReadAllBytes(toml));
         yield return ("config", "moniker = \"fuzz\"\n[p2p]\nladdr = \"tcp://127.0.0.1:26656\"\npex = false\n[switchboard]\nchain_id = \"x\"\n"u8.ToArray());
+        // AEAD runs: one frame, a group of 8, 9 (a second group), with and without tampering, across the nonce's word boundary.
+        foreach (var (frames, counter, tamper) in new[] { (0, 0UL, 0), (7, 5UL, 0), (8, 0xFFFF_FFFCUL, 3), (23, 1UL, 200) })
+        {
+            var aead = new byte[45 + 64];
+            aead[0] = (byte)frames;
+            for (var i = 0; i < 32; i++) aead[1 + i] = (byte)(i * 7 + frames);
+            BitConverter.TryWriteBytes(aead.AsSpan(33), counter);
+            aead[41] = (byte)tamper;
+            aead[42] = 0x10;
+            aead[44] = 0x80;
+            for (var i = 45; i < aead.Length; i++) aead[i] = (byte)(i * 31);
+            yield return ("aead", aead);
+        }
     }
 
     private static void Collect(JsonElement element, string? key, List<(string Key, byte[] Bytes)> into)

@@ -161,7 +161,8 @@ internal static class FrameAead512
                 Unsafe.WriteUnaligned(ref tails[4 * f], tail);
             }
         }
-        ks = default; // keystream of the one-time keys
+        // The one-time Poly1305 keys were in there (ZeroMemory is not optimised away, unlike a dead store).
+        CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes((Span<Vector512<uint>>)ks));
     }
 
     /// <summary>XORs blocks 1–16 of the frame with nonce <paramref name="nonce"/> into its first 1024 bytes.</summary>
