@@ -28,7 +28,8 @@ internal static class BenchPeers
         new(Channel, 1) { SendQueueCapacity = 256, RecvMessageCapacity = Math.Max(maxMessage, 1024), RecvQueueBytes = 1 << 20 };
 
     /// <summary>A listening hub that admits <paramref name="peers"/> inbound peers (and a few more handshakes at once).</summary>
-    public static async Task<(Switch Hub, AgentChannel Channel)> StartHubAsync(int peers, int maxMessage, CancellationToken cancellationToken)
+    public static async Task<(Switch Hub, AgentChannel Channel)> StartHubAsync(int peers, int maxMessage, CancellationToken cancellationToken,
+        MConnectionOptions? connection = null)
     {
         var key = NodeKey.Generate();
         var transport = new TcpTransport(key, new TransportOptions { AllowDuplicateIp = true, MaxIncomingConnections = peers + DialConcurrency });
@@ -40,6 +41,7 @@ internal static class BenchPeers
             DialJitter = TimeSpan.Zero,
             MaxInboundPeers = peers,
             MaxOutboundPeers = 0,
+            Connection = connection ?? new MConnectionOptions(),
         });
         var channel = hub.OpenChannel(Descriptor(maxMessage));
         try
@@ -94,10 +96,11 @@ internal static class BenchPeers
         return self.WorkingSet64;
     }
 
-    /// <summary>A full, blocking, compacting collection with finalizers run, so what is left is what is live.</summary>
+    /// <summary>A full, blocking, compacting collection with finalizers run, so what is left is what is live. The large
+    /// object heap is not compacted: a node's GC rarely does that, and copying untouched pooled buffers would make
+    /// them resident.</summary>
     public static void FullCollect()
     {
-        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);

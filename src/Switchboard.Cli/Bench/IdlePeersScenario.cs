@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Switchboard.Conn;
 using Switchboard.Peers;
 
 namespace Switchboard.Cli.Bench;
@@ -8,7 +9,9 @@ namespace Switchboard.Cli.Bench;
 /// <param name="Peers">Idle encrypted peers connected to the hub (default 1,000).</param>
 /// <param name="ClientsInProcess">Run the peers in this process instead of a child process: simpler, but then every
 /// figure covers both ends of each connection plus a client Switch per peer.</param>
-internal sealed record IdlePeersOptions(int Peers = 1000, bool ClientsInProcess = false)
+/// <param name="HubConnection">The hub's connection settings (null: the defaults), to see what a setting such as
+/// <see cref="MConnectionOptions.WriteBufferSize"/> costs an idle peer.</param>
+internal sealed record IdlePeersOptions(int Peers = 1000, bool ClientsInProcess = false, MConnectionOptions? HubConnection = null)
 {
     /// <summary>Peers connected before the baseline is taken, so that start-up costs (JIT, pools, the first
     /// connection's statics) are not charged to the measured peers: a tenth of them, 1 to 50.</summary>
@@ -50,15 +53,12 @@ internal sealed record IdlePeersResult(int Peers, int MeasuredPeers, bool BothEn
     public double ResidentPerPeer => (Loaded.ResidentBytes - Baseline.ResidentBytes) / (double)MeasuredPeers;
     public double ManagedPerPeer => (Loaded.ManagedHeapBytes - Baseline.ManagedHeapBytes) / (double)MeasuredPeers;
     public double GcCommittedPerPeer => (Loaded.GcCommittedBytes - Baseline.GcCommittedBytes) / (double)MeasuredPeers;
-    /// <summary>RSS growth the GC heap does not explain: native memory (OpenSSL cipher contexts, socket handles, thread
-    /// stacks) and runtime structures.</summary>
-    public double OtherPerPeer => ResidentPerPeer - GcCommittedPerPeer;
     public double HandshakesPerSecond => MeasuredPeers / ConnectSeconds;
 
     public override string ToString() =>
         $"idle peers: {Peers} encrypted idle peers, {(BothEnds ? "both ends in this process (per connection pair + client Switch)" : "hub side only (peers in a child process)")}: " +
-        $"RSS {ResidentPerPeer / 1024:0.0} KiB per peer (managed live {ManagedPerPeer / 1024:0.0} KiB, GC committed {GcCommittedPerPeer / 1024:0.0} KiB, " +
-        $"other {OtherPerPeer / 1024:0.0} KiB); threads {Baseline.Threads} → {Loaded.Threads}; connected {MeasuredPeers} in {ConnectSeconds:0.00} s";
+        $"RSS {ResidentPerPeer / 1024:0.0} KiB per peer (live managed objects {ManagedPerPeer / 1024:0.0} KiB, GC committed " +
+        $"{GcCommittedPerPeer / 1024:0.0} KiB: buffers allocated but never written take no RSS); threads {Baseline.Threads} → {Loaded.Threads}; connected {MeasuredPeers} in {ConnectSeconds:0.00} s";
 }
 
 /// <summary>
@@ -84,7 +84,7 @@ internal static class IdlePeersScenario
         if (limit is { } l && l < needed - 192)
             throw new InvalidOperationException($"bench: {options.Peers} idle peers need about {needed} open files in this process; " +
                 $"the limit is {l} (raise it with ulimit -n)");
-        var (hub, _) = await BenchPeers.StartHubAsync(options.Peers, 1024, cancellationToken);
+        var (hub, _) = await BenchPeers.StartHubAsync(options.Peers, 1024, cancellationToken, options.HubConnection);
         try
         {
             await using var clients = options.ClientsInProcess

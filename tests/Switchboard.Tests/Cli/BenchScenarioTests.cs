@@ -19,6 +19,10 @@ public class BenchScenarioTests(ITestOutputHelper output)
         output.WriteLine(idle.ToString());
         output.WriteLine($"baseline {idle.Baseline}; loaded {idle.Loaded}; file limit {idle.FileLimit}");
         Assert.Equal(1000, idle.Peers);
+        // The MConnection's output buffer is one of the idle peer's buffers; the same run with an 8 KiB one shows its share.
+        var small = await IdlePeersScenario.RunAsync(new IdlePeersOptions(HubConnection: new Switchboard.Conn.MConnectionOptions { WriteBufferSize = 8192 }),
+            output.WriteLine, cts.Token);
+        output.WriteLine("WriteBufferSize 8 KiB: " + small);
     }
 
     [Fact]
