@@ -1,17 +1,38 @@
 using Switchboard.Transport;
 using System.IO.Pipelines;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
 using Switchboard.Conn;
 
 namespace Switchboard.Benchmarks;
 
 /// <summary>
 /// Throughput of two MConnections over in-memory pipes, against the same bytes pushed through the same kind of
-/// pipe with no MConnection (the baseline, for the ratio column). Each operation moves about 4 MiB.
+/// pipe with no MConnection (the baseline, for the ratio column). Each operation moves about 4 MiB. The memory
+/// diagnoser's Allocated is per operation; the "Alloc/packet" column divides it by the packets an operation moves
+/// (1024-byte fragments), and GlobalSetup prints the same figure measured directly in steady state.
 /// </summary>
 [MemoryDiagnoser]
+[Config(typeof(PerPacketConfig))]
 public class MConnectionPairBenchmarks
 {
+    /// <summary>Packets of one MConnectionPair operation: messages per operation × fragments per message.</summary>
+    public static long PacketsPerOperation(int messageSize) =>
+        MessagesPerOperation(messageSize) * Math.Max(1, (messageSize + PacketPayload - 1) / PacketPayload);
+
+    private static int MessagesPerOperation(int messageSize) => (int)Math.Max(4, BytesPerOperation / messageSize);
+
+    // 1024: CometBFT's max_packet_msg_payload_size, MConnectionOptions' default.
+    private const int PacketPayload = 1024;
+
+    public sealed class PerPacketConfig : ManualConfig
+    {
+        public PerPacketConfig() => AddColumn(new PerPacketAllocationColumn(c =>
+            c.Descriptor.WorkloadMethod.Name == nameof(MConnectionPair) && c.Parameters["MessageSize"] is int size
+                ? PacketsPerOperation(size)
+                : 0));
+    }
+
     private const long BytesPerOperation = 4L << 20;
     private const byte ChannelId = 0x20;
 
@@ -31,7 +52,7 @@ public class MConnectionPairBenchmarks
     public async Task Setup()
     {
         _message = Enumerable.Range(0, MessageSize).Select(i => (byte)(i * 7)).ToArray();
-        _messagesPerOperation = (int)Math.Max(4, BytesPerOperation / MessageSize);
+        _messagesPerOperation = MessagesPerOperation(MessageSize);
         var (a, b) = MemoryDuplexStream.CreatePair();
         var channels = new[] { new ChannelDescriptor(ChannelId, 1) { SendQueueCapacity = 1024, RecvMessageCapacity = 2 << 20 } };
         _receiving = new CountingHandler();
@@ -53,6 +74,15 @@ public class MConnectionPairBenchmarks
         _rawReadBuffer = new byte[64 * 1024];
         var total = await RawPipe();
         if (total != (long)_messagesPerOperation * MessageSize) throw new InvalidOperationException("raw pipe lost bytes");
+
+        // Steady-state allocation per packet, both ends and every thread: two warm-up operations, then three measured.
+        await MConnectionPair();
+        await MConnectionPair();
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        for (var i = 0; i < 3; i++) await MConnectionPair();
+        var perPacket = (GC.GetTotalAllocatedBytes(precise: true) - before) / (3.0 * PacketsPerOperation(MessageSize));
+        Console.WriteLine($"// MConnectionPair {MessageSize} B messages: {perPacket:0.0} B allocated per packet in steady state " +
+            $"({PacketsPerOperation(MessageSize)} packets per operation)");
     }
 
     [GlobalCleanup]

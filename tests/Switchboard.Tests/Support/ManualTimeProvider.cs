@@ -7,18 +7,21 @@ namespace Switchboard.Tests.Support;
 /// </summary>
 public sealed class ManualTimeProvider : TimeProvider
 {
+    // Reads of the clock take no lock: a simulation of 1,000 nodes reads it from every thread-pool thread (address book,
+    // PEX, timers), and a shared lock there made them queue behind each other. _ticks only grows, under _gate.
     private readonly object _gate = new();
-    private readonly List<ManualTimer> _timers = [];
-    private DateTimeOffset _now;
+    private readonly HashSet<ManualTimer> _timers = [];
+    private readonly DateTimeOffset _start;
     private long _ticks;
+    private long _nextSequence;
 
     public ManualTimeProvider() : this(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)) { }
 
-    public ManualTimeProvider(DateTimeOffset start) => _now = start;
+    public ManualTimeProvider(DateTimeOffset start) => _start = start;
 
-    public override DateTimeOffset GetUtcNow() { lock (_gate) return _now; }
+    public override DateTimeOffset GetUtcNow() => _start + TimeSpan.FromTicks(Volatile.Read(ref _ticks));
 
-    public override long GetTimestamp() { lock (_gate) return _ticks; }
+    public override long GetTimestamp() => Volatile.Read(ref _ticks);
 
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
@@ -36,21 +39,18 @@ public sealed class ManualTimeProvider : TimeProvider
             ManualTimer? next = null;
             lock (_gate)
             {
+                // Earliest due first; timers due at the same tick fire in creation order.
                 foreach (var t in _timers)
-                    if (t.Due is long due && due <= target && (next is null || due < next.Due))
+                    if (t.Due is long due && due <= target
+                        && (next is null || due < next.Due || (due == next.Due && t.Sequence < next.Sequence)))
                         next = t;
                 if (next is null)
                 {
-                    _now += TimeSpan.FromTicks(target - _ticks);
-                    _ticks = target;
+                    Volatile.Write(ref _ticks, target);
                     return;
                 }
                 var dueTicks = next.Due!.Value;
-                if (dueTicks > _ticks)
-                {
-                    _now += TimeSpan.FromTicks(dueTicks - _ticks);
-                    _ticks = dueTicks;
-                }
+                if (dueTicks > _ticks) Volatile.Write(ref _ticks, dueTicks);
                 next.Due = next.Period is long p && p > 0 ? dueTicks + p : null;
             }
             next.Fire();
@@ -59,14 +59,19 @@ public sealed class ManualTimeProvider : TimeProvider
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
-        var timer = new ManualTimer(this, callback, state);
-        lock (_gate) _timers.Add(timer);
+        ManualTimer timer;
+        lock (_gate)
+        {
+            timer = new ManualTimer(this, callback, state, _nextSequence++);
+            _timers.Add(timer);
+        }
         timer.Change(dueTime, period);
         return timer;
     }
 
-    private sealed class ManualTimer(ManualTimeProvider owner, TimerCallback callback, object? state) : ITimer
+    private sealed class ManualTimer(ManualTimeProvider owner, TimerCallback callback, object? state, long sequence) : ITimer
     {
+        internal readonly long Sequence = sequence;
         internal long? Due;
         internal long? Period;
 
