@@ -13,8 +13,9 @@ internal sealed record CliEnvironment
     public Action<NodeHost>? NodeStarted { get; init; }
 
     /// <summary>
-    /// Whether <c>start</c> listens for Ctrl-C and SIGTERM itself. On for the real process; tests stop the node with the
-    /// invocation's cancellation token instead.
+    /// Whether the long-running commands (start, testnet, crawl) stop on Ctrl-C and SIGTERM, through the Generic Host's
+    /// console lifetime (<see cref="CommandHost"/>). On for the real process; tests stop them with the invocation's
+    /// cancellation token instead.
     /// </summary>
     public bool HandleSignals { get; init; } = true;
 

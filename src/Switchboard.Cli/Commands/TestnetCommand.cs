@@ -70,8 +70,7 @@ internal static class TestnetCommand
             var loggerFactory = nodeLogging ?? context.LoggerFactory;
             var logger = context.LoggerFactory.CreateLogger("Switchboard.Cli.Testnet");
             var root = Directory.CreateTempSubdirectory("switchboard-testnet-").FullName;
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-            using var signals = context.Environment.HandleSignals ? new StopSignals(stop, logger) : null;
+            await using var stop = await CommandStop.StartAsync(context, logger);
             var progress = json ? context.Error : context.Out;
             try
             {
