@@ -194,19 +194,6 @@ internal static class ThroughputHarness
     public static string FormatSize(int size) =>
         size >= 1 << 20 ? $"{size >> 20} MiB" : size >= 1024 ? $"{size >> 10} KiB" : $"{size} B";
 
-    /// <summary>A table a person can read, with the ratios spelled out.</summary>
-    public static string Render(HarnessReport r)
-    {
-        var lines = new List<string>
-        {
-            $"{"what",-28} {"MB/s",10} {"msgs/s",12} {"vs raw TCP",11} {"vs raw AEAD",12}",
-            $"{"raw loopback TCP (64 KiB)",-28} {r.RawTcp.MegabytesPerSecond,10:0.0} {"",12} {1.0,11:0.00} {"",12}",
-            $"{"raw AEAD seal+open (1 KiB)",-28} {r.RawAead.MegabytesPerSecond,10:0.0} {"",12} {"",11} {1.0,12:0.00}",
-        };
-        foreach (var s in r.Stack)
-            lines.Add($"{"stack, " + FormatSize(s.MessageSize) + " messages",-28} {s.MegabytesPerSecond,10:0.0} {s.MessagesPerSecond,12:0} "
-                + $"{s.MegabytesPerSecond / r.RawTcp.MegabytesPerSecond,11:0.00} {s.MegabytesPerSecond / r.RawAead.MegabytesPerSecond,12:0.00}");
-        lines.Add($"round trip, 1 KiB: stack p50 {r.LatencyP50Micros:0} µs, p99 {r.LatencyP99Micros:0} µs; raw TCP p50 {r.RawTcpLatencyP50Micros:0} µs");
-        return string.Join(Environment.NewLine, lines);
-    }
+    /// <summary>A table a person can read, with the ratios spelled out (plain text; <see cref="Views.BenchView"/> draws it).</summary>
+    public static string Render(HarnessReport r) => Views.BenchView.ToPlainText(r);
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Switchboard.Cli.Bench;
 using Switchboard.Cli.Config;
+using Switchboard.Cli.Views;
 
 namespace Switchboard.Cli.Commands;
 
@@ -54,7 +55,7 @@ internal static class BenchCommand
             var options = new HarnessOptions(list, (long)megabytes << 20, latency);
             var report = await ThroughputHarness.RunAsync(options, line => context.Error.WriteLine("bench: " + line), context.CancellationToken);
             if (context.Get(json)) await context.Out.WriteLineAsync(JsonSerializer.Serialize(BenchReport.From(report), CliJsonContext.Output.BenchReport));
-            else await context.Out.WriteLineAsync(ThroughputHarness.Render(report));
+            else BenchView.Write(ViewOutput.For(context.Out, context.Environment.IsTerminal(context.Out)), report);
             return ExitCodes.Ok;
         });
         return command;

@@ -8,12 +8,14 @@ namespace Switchboard.Tests.Cli;
 
 /// <summary>
 /// A real <c>switchboard start</c> process on the Generic Host's console lifetime: SIGTERM (what service managers and
-/// <c>docker stop</c> send) and SIGINT (Ctrl-C) stop the node cleanly, exit 0, and the process is gone right after
-/// its "stopped" line.
+/// <c>docker stop</c> send) stops the node cleanly, exit 0, and the process is gone right after its "stopped" line.
 /// </summary>
+/// <remarks>
+/// SIGINT (Ctrl-C) takes the same path in the console lifetime but is not sent here: a test run started in the
+/// background inherits SIGINT ignored, the child process with it, and the signal would never arrive.
+/// </remarks>
 public partial class SignalTests(ITestOutputHelper output)
 {
-    private const int Sigint = 2;
     private const int Sigterm = 15;
 
     /// <summary>
@@ -26,11 +28,10 @@ public partial class SignalTests(ITestOutputHelper output)
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
 
-    [Theory]
-    [InlineData(Sigterm, "SIGTERM")]
-    [InlineData(Sigint, "SIGINT")]
-    public async Task StartStopsCleanlyOnASignalAndExitsRightAfterItsStoppedLine(int signal, string name)
+    [Fact]
+    public async Task StartStopsCleanlyOnSigtermAndExitsRightAfterItsStoppedLine()
     {
+        const string name = "SIGTERM";
         if (OperatingSystem.IsWindows()) return; // POSIX signals; Windows has Ctrl-C events instead
         using var home = CliHarness.NewHome();
         var lines = new ConcurrentQueue<string>();
@@ -60,7 +61,7 @@ public partial class SignalTests(ITestOutputHelper output)
             Assert.False(process.HasExited, $"start ended before listening:\n{string.Join('\n', lines)}");
 
             var signalled = Stopwatch.GetTimestamp();
-            Assert.Equal(0, Kill(process.Id, signal));
+            Assert.Equal(0, Kill(process.Id, Sigterm));
             var stoppedAt = await Eventually.WithinAsync(stopped.Task, $"the node logs \"stopped\" after {name}", TimeSpan.FromSeconds(30));
             await Eventually.WithinAsync(process.WaitForExitAsync(), $"the process exits after {name}", TimeSpan.FromSeconds(30));
             var exitedAt = Stopwatch.GetTimestamp();
