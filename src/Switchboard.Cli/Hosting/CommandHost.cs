@@ -34,8 +34,8 @@ internal static class CommandHost
             ContentRootPath = AppContext.BaseDirectory,
         });
         // The command's factory, shared with everything the command made before the host; the command disposes it
-        // (an instance registration is not disposed by the container).
-        builder.Services.AddSingleton(context.LoggerFactory);
+        // (a factory registered as an instance is not disposed by the container).
+        builder.Services.AddSingleton<ILoggerFactory>(new HostLoggerFactory(context.LoggerFactory));
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         if (context.Environment.HandleSignals) builder.Services.AddSingleton<IHostLifetime, ConsoleLifetime>();
         else builder.Services.AddSingleton<IHostLifetime, NoSignalsLifetime>();
@@ -52,6 +52,38 @@ internal static class CommandHost
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         using var stopping = lifetime.ApplicationStopping.Register(() => CliLog.Stopping(logger, StopReason(context)));
         await host.RunAsync(context.CancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The command's logger factory without the host's own "Hosting failed to start" error: the command reports that
+    /// failure itself, in its words ("error: cannot listen on …: address already in use", exit 1), and a second line
+    /// with the same exception would only repeat it. The host's other lines (debug start/stop traces) pass.
+    /// </summary>
+    private sealed class HostLoggerFactory(ILoggerFactory inner) : ILoggerFactory
+    {
+        // "Hosting failed to start": Microsoft.Extensions.Hosting's LoggerEventIds.HostedServiceStartupFaulted.
+        private const int HostingFailedToStart = 11;
+
+        public ILogger CreateLogger(string categoryName) => categoryName == "Microsoft.Extensions.Hosting.Internal.Host"
+            ? new WithoutStartFailure(inner.CreateLogger(categoryName))
+            : inner.CreateLogger(categoryName);
+
+        public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
+
+        // Owned by the command, which disposes the inner factory at the end of the run.
+        public void Dispose() { }
+
+        private sealed class WithoutStartFailure(ILogger inner) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => inner.BeginScope(state);
+
+            public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(logLevel);
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (eventId.Id != HostingFailedToStart) inner.Log(logLevel, eventId, state, exception, formatter);
+            }
+        }
     }
 
     internal static string StopReason(CommandContext context) =>

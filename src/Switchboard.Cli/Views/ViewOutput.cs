@@ -54,18 +54,23 @@ internal sealed class ViewOutput
     }
 
     /// <summary>
-    /// A terminal view on <paramref name="writer"/> when it is one (<see cref="CliEnvironment.IsTerminal"/>), else plain
-    /// lines. A terminal's ANSI and colour support are detected (NO_COLOR is honoured); its width is read at every draw.
+    /// A terminal view on <paramref name="writer"/> when it is one (<see cref="CliEnvironment.IsTerminal"/>) that
+    /// understands ANSI cursor movements (Spectre.Console's detection, from TERM and the platform), else plain lines:
+    /// a live redraw on a terminal without them would print every drawing below the last. Colours follow the
+    /// terminal and NO_COLOR; the width is the terminal's, read at every draw.
     /// </summary>
-    public static ViewOutput For(TextWriter writer, bool isTerminal) => isTerminal
-        ? Terminal(AnsiConsole.Create(new AnsiConsoleSettings
+    public static ViewOutput For(TextWriter writer, bool isTerminal)
+    {
+        if (!isTerminal) return Plain(writer);
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Ansi = AnsiSupport.Detect,
             ColorSystem = ColorSystemSupport.Detect,
             Interactive = InteractionSupport.Yes,
             Out = new AnsiConsoleOutput(writer),
-        }))
-        : Plain(writer);
+        });
+        return console.Profile.Capabilities.Ansi ? Terminal(console) : Plain(writer);
+    }
 
     /// <summary>Draws <paramref name="renderable"/> once.</summary>
     public void Write(IRenderable renderable)
