@@ -9,8 +9,9 @@ namespace Switchboard.Cli.Commands;
 
 /// <summary>
 /// <c>switchboard start</c>: runs a node from the home's config (flags override it) on the Generic Host
-/// (<see cref="CommandHost"/>, a <see cref="NodeHostedService"/>) until Ctrl-C or SIGTERM, then stops it cleanly (exit 0). A home without key or config is initialised first, with a log line saying so. A listen
-/// address that cannot be bound is exit 1. With <c>pex.enabled</c> (the default) the node runs the PEX reactor with
+/// (<see cref="CommandHost"/>, a <see cref="NodeHostedService"/>) until Ctrl-C or SIGTERM, then stops it cleanly
+/// (exit 0). A home without key or config is initialised first, with a log line saying so. A listen address that
+/// cannot be bound is exit 1. With <c>pex.enabled</c> (the default) the node runs the PEX reactor with
 /// its address book in the home (<see cref="NodePex"/>).
 /// </summary>
 internal static class StartCommand

@@ -60,8 +60,10 @@ internal static class TestnetCommand
     private sealed class Run(CommandContext context, int count, int basePort, string chainId, TimeSpan? duration, TimeSpan timeout,
         bool keep, bool json)
     {
-        private readonly bool _live = !json && context.Environment.IsTerminal(context.Out);
         private readonly TestnetView _view = new(ViewOutput.For(context.Out, !json && context.Environment.IsTerminal(context.Out)));
+
+        /// <summary>A live table (a terminal that takes cursor movements); else progress lines and the table at the end.</summary>
+        private bool Live => !_view.Output.IsPlain;
 
         public async Task<int> ExecuteAsync()
         {
@@ -88,7 +90,7 @@ internal static class TestnetCommand
                 await using (net)
                 {
                     WriteHeader(net, root, progress);
-                    var (final, formedAt) = _live
+                    var (final, formedAt) = Live
                         ? await _view.LiveAsync(() => WatchAsync(net, progress, stop.Token))
                         : await WatchAsync(net, progress, stop.Token);
                     await net.StopAsync();
@@ -128,7 +130,7 @@ internal static class TestnetCommand
                     snapshot = net.Snapshot();
                     if (snapshot.Formed) formedAt ??= snapshot.Elapsed;
                     var done = snapshot.Elapsed >= limit || (duration is null && snapshot.Formed);
-                    if (_live)
+                    if (Live)
                     {
                         if (done || lastDraw is not { } drawn || snapshot.Elapsed - drawn >= RedrawInterval)
                         {
@@ -193,7 +195,7 @@ internal static class TestnetCommand
             else
             {
                 // A terminal already shows the final table; elsewhere print it once, at the end.
-                if (!_live) _view.WriteTable(final);
+                if (!Live) _view.WriteTable(final);
                 await context.Out.WriteLineAsync(status);
                 if (keep) await context.Out.WriteLineAsync($"homes kept in {root} (restart a node with: switchboard start --home {Path.Combine(root, "node-1")})");
             }
