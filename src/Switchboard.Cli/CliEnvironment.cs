@@ -13,17 +13,18 @@ internal sealed record CliEnvironment
     public Action<NodeHost>? NodeStarted { get; init; }
 
     /// <summary>
-    /// Whether <c>start</c> listens for Ctrl-C and SIGTERM itself. On for the real process; tests stop the node with the
-    /// invocation's cancellation token instead.
+    /// Whether the long-running commands (start, testnet, crawl) stop on Ctrl-C and SIGTERM, through the Generic Host's
+    /// console lifetime (<see cref="CommandHost"/>). On for the real process; tests stop them with the invocation's
+    /// cancellation token instead.
     /// </summary>
     public bool HandleSignals { get; init; } = true;
 
     /// <summary>
-    /// Whether a writer is an interactive terminal, where <c>testnet</c> redraws a live table with cursor movements.
-    /// By default only the real standard output, when it is not redirected and TERM is not "dumb"; anything else
-    /// gets plain lines.
+    /// Whether a writer is an interactive terminal, where the views (<c>Views/</c>) draw with Spectre.Console: a live
+    /// testnet table, crawl's progress bar, bordered tables fitted to the width. By default only the real standard
+    /// output or standard error, when it is not redirected and TERM is not "dumb"; anything else gets plain lines.
     /// </summary>
     public Func<TextWriter, bool> IsTerminal { get; init; } = writer =>
-        ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected
+        (ReferenceEquals(writer, Console.Out) && !Console.IsOutputRedirected || ReferenceEquals(writer, Console.Error) && !Console.IsErrorRedirected)
         && !string.Equals(Environment.GetEnvironmentVariable("TERM"), "dumb", StringComparison.Ordinal);
 }

@@ -38,8 +38,8 @@ internal static partial class CliLog
     [LoggerMessage(9010, LogLevel.Information, "No node home at {Home}: initialised one (node ID {NodeId})")]
     public static partial void HomeInitialised(ILogger logger, string home, string nodeId);
 
-    [LoggerMessage(9011, LogLevel.Information, "Stopping ({Signal})")]
-    public static partial void Stopping(ILogger logger, string signal);
+    [LoggerMessage(9011, LogLevel.Information, "Stopping ({Reason})")]
+    public static partial void Stopping(ILogger logger, string reason);
 
     [LoggerMessage(9012, LogLevel.Warning, "{Peer} is a private or loopback address, which a strict address book (addr_book_strict) drops: for a private or one-host network use --addr-book-strict false{DuplicateIpHint}")]
     public static partial void StrictBookWithPrivatePeer(ILogger logger, string peer, string duplicateIpHint);

@@ -39,8 +39,8 @@ internal static partial class SwitchboardCli
 
     /// <summary>
     /// Parses and runs. A command-line error prints the problems and exits with <see cref="ExitCodes.Usage"/> (2).
-    /// System.CommandLine's own Ctrl-C handling is off: <c>start</c> handles Ctrl-C and SIGTERM itself so it can
-    /// stop its node cleanly; the other commands simply end with the process.
+    /// System.CommandLine's own Ctrl-C handling is off: <c>start</c>, <c>testnet</c> and <c>crawl</c> run on the Generic
+    /// Host, whose console lifetime turns Ctrl-C and SIGTERM into a clean stop; the other commands simply end with the process.
     /// </summary>
     public static async Task<int> InvokeAsync(string[] args, CliEnvironment? environment = null, TextWriter? output = null,
         TextWriter? error = null, CancellationToken cancellationToken = default)

@@ -33,7 +33,11 @@ internal sealed record HarnessReport(
     double LatencyP50Micros,
     double LatencyP99Micros,
     double RawTcpLatencyP50Micros,
-    string AeadPath);
+    string AeadPath)
+{
+    /// <summary>Lines of the other scenarios of the same run (many peers, idle peers, handshakes), shown under the table.</summary>
+    public IReadOnlyList<string> Extra { get; init; } = [];
+}
 
 /// <summary>
 /// The throughput/latency harness: the full stack (TCP → SecretConnection → MConnection → Switch, two nodes in
@@ -235,21 +239,6 @@ internal static class ThroughputHarness
     public static string FormatSize(int size) =>
         size >= 1 << 20 ? $"{size >> 20} MiB" : size >= 1024 ? $"{size >> 10} KiB" : $"{size} B";
 
-    /// <summary>A table a person can read, with the ratios spelled out.</summary>
-    public static string Render(HarnessReport r)
-    {
-        var lines = new List<string>
-        {
-            $"{"what",-28} {"MB/s",10} {"msgs/s",12} {"vs raw TCP",11} {"vs raw AEAD",12} {"MB/CPU-s",10}",
-            $"{"raw loopback TCP (64 KiB)",-28} {r.RawTcp.MegabytesPerSecond,10:0.0} {"",12} {1.0,11:0.00} {"",12} {r.RawTcp.MegabytesPerCpuSecond,10:0.0}",
-            $"{"raw AEAD seal+open (1 KiB)",-28} {r.RawAead.MegabytesPerSecond,10:0.0} {"",12} {"",11} {1.0,12:0.00} {r.RawAead.MegabytesPerCpuSecond,10:0.0}",
-        };
-        foreach (var s in r.Stack)
-            lines.Add($"{"stack, " + FormatSize(s.MessageSize) + " messages",-28} {s.MegabytesPerSecond,10:0.0} {s.MessagesPerSecond,12:0} "
-                + $"{s.MegabytesPerSecond / r.RawTcp.MegabytesPerSecond,11:0.00} {s.MegabytesPerSecond / r.RawAead.MegabytesPerSecond,12:0.00} {s.MegabytesPerCpuSecond,10:0.0}");
-        lines.Add($"round trip, 1 KiB: stack p50 {r.LatencyP50Micros:0} µs, p99 {r.LatencyP99Micros:0} µs; raw TCP p50 {r.RawTcpLatencyP50Micros:0} µs "
-            + $"(stack ÷ raw {(r.RawTcpLatencyP50Micros > 0 ? r.LatencyP50Micros / r.RawTcpLatencyP50Micros : 0):0.00})");
-        lines.Add($"record-layer AEAD: {r.AeadPath}; the raw AEAD column is always the BCL's ChaCha20Poly1305 on one core");
-        return string.Join(Environment.NewLine, lines);
-    }
+    /// <summary>A table a person can read, with the ratios spelled out (plain text; <see cref="Views.BenchView"/> draws it).</summary>
+    public static string Render(HarnessReport r) => Views.BenchView.ToPlainText(r);
 }

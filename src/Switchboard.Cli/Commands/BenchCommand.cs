@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Switchboard.Cli.Bench;
 using Switchboard.Cli.Config;
+using Switchboard.Cli.Views;
 
 namespace Switchboard.Cli.Commands;
 
@@ -18,10 +19,13 @@ internal sealed record BenchLine(string Name, int MessageSize, long Bytes, doubl
 
 /// <summary>What <c>bench --json</c> prints.</summary>
 internal sealed record BenchReport(BenchLine RawTcp, BenchLine RawAead, IReadOnlyList<BenchLine> Stack,
-    double LatencyP50Micros, double LatencyP99Micros, double RawTcpLatencyP50Micros, string AeadPath)
+    double LatencyP50Micros, double LatencyP99Micros, double RawTcpLatencyP50Micros, string AeadPath,
+    ManyPeersResult? ManyPeers, IdlePeersResult? IdlePeers)
 {
-    public static BenchReport From(HarnessReport r) => new(BenchLine.From(r.RawTcp, r, false), BenchLine.From(r.RawAead, r, false),
-        [.. r.Stack.Select(s => BenchLine.From(s, r, true))], r.LatencyP50Micros, r.LatencyP99Micros, r.RawTcpLatencyP50Micros, r.AeadPath);
+    public static BenchReport From(HarnessReport r, ManyPeersResult? many, IdlePeersResult? idle) =>
+        new(BenchLine.From(r.RawTcp, r, false), BenchLine.From(r.RawAead, r, false),
+        [.. r.Stack.Select(s => BenchLine.From(s, r, true))], r.LatencyP50Micros, r.LatencyP99Micros, r.RawTcpLatencyP50Micros, r.AeadPath,
+        many, idle);
 }
 
 /// <summary>
@@ -38,9 +42,11 @@ internal static class BenchCommand
         var sizes = new Option<string>("--sizes") { Description = "Comma-separated message sizes in bytes (1 to 4194304)", DefaultValueFactory = _ => "256,1024,65536,1048576" };
         var mb = new Option<int>("--mb") { Description = "MiB pushed for each size and for each baseline", DefaultValueFactory = _ => 64 };
         var samples = new Option<int>("--latency-samples") { Description = "Round trips of 1 KiB measured for the latency line", DefaultValueFactory = _ => 2000 };
+        var peers = new Option<int>("--peers") { Description = "Many-peers scenario: peers sending 256 B messages into one node at once (0: skip)", DefaultValueFactory = _ => 50 };
+        var idlePeers = new Option<int>("--idle-peers") { Description = "Idle-peers scenario: encrypted idle peers connected to one node, RSS per peer (0: skip)", DefaultValueFactory = _ => 1000 };
         var json = CommandSupport.Json();
         var command = new Command("bench", "Measure throughput and latency of the full stack on loopback against raw TCP and raw AEAD (same run)");
-        foreach (var o in new Option[] { sizes, mb, samples, json }) command.Options.Add(o);
+        foreach (var o in new Option[] { sizes, mb, samples, peers, idlePeers, json }) command.Options.Add(o);
 
         CommandSupport.SetAction(command, environment, async context =>
         {
@@ -51,10 +57,23 @@ internal static class BenchCommand
             var latency = context.Get(samples);
             if (latency is < 1 or > 1_000_000) throw new ConfigException($"--latency-samples: must be 1 to 1000000 (got {latency})");
 
+            var peerCount = context.Get(peers);
+            if (peerCount is < 0 or > 10_000) throw new ConfigException($"--peers: must be 0 to 10000 (got {peerCount})");
+            var idleCount = context.Get(idlePeers);
+            if (idleCount is < 0 or 1 or > 100_000) throw new ConfigException($"--idle-peers: must be 0 (skip) or 2 to 100000 (got {idleCount})");
+
             var options = new HarnessOptions(list, (long)megabytes << 20, latency);
-            var report = await ThroughputHarness.RunAsync(options, line => context.Error.WriteLine("bench: " + line), context.CancellationToken);
-            if (context.Get(json)) await context.Out.WriteLineAsync(JsonSerializer.Serialize(BenchReport.From(report), CliJsonContext.Output.BenchReport));
-            else await context.Out.WriteLineAsync(ThroughputHarness.Render(report));
+            Action<string> progress = line => context.Error.WriteLine("bench: " + line);
+            var report = await ThroughputHarness.RunAsync(options, progress, context.CancellationToken);
+            ManyPeersResult? many = null;
+            IdlePeersResult? idle = null;
+            if (peerCount > 0)
+                many = await ManyPeersScenario.RunAsync(new ManyPeersOptions(Peers: peerCount), progress, context.CancellationToken);
+            if (idleCount > 0)
+                idle = await IdlePeersScenario.RunAsync(new IdlePeersOptions(Peers: idleCount), progress, context.CancellationToken);
+            report = report with { Extra = [.. new object?[] { many, idle }.OfType<object>().Select(o => o.ToString()!)] };
+            if (context.Get(json)) await context.Out.WriteLineAsync(JsonSerializer.Serialize(BenchReport.From(report, many, idle), CliJsonContext.Output.BenchReport));
+            else BenchView.Write(ViewOutput.For(context.Out, context.Environment.IsTerminal(context.Out)), report);
             return ExitCodes.Ok;
         });
         return command;

@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Switchboard.Cli.Config;
+using Switchboard.Cli.Hosting;
+using Switchboard.Cli.Views;
 using Switchboard.Crypto;
 using Switchboard.Peers;
 using Switchboard.Pex;
@@ -31,7 +33,8 @@ internal sealed record CrawlNodeReport(string Id, string? Address, bool Reachabl
 /// <summary>
 /// <c>switchboard crawl --seeds id@host:port,...</c>: walks a network by PEX without joining it. A Switch that does
 /// not listen, with a throw-away key, dials each node, asks it for addresses once and hangs up
-/// (<see cref="PexCrawler"/>). Progress lines go to standard error; the table (or a JSON array) to standard output.
+/// (<see cref="PexCrawler"/>). Progress goes to standard error (<see cref="CrawlProgressView"/>); the table
+/// (<see cref="CrawlView"/>) or a JSON array to standard output. Ctrl-C or SIGTERM ends it early with what it found.
 /// Exit 0 when at least one node was reached.
 /// </summary>
 internal static class CrawlCommand
@@ -66,67 +69,42 @@ internal static class CrawlCommand
             using var key = NodeKey.Generate();
             var transport = new TcpTransport(key, new TransportOptions { AllowDuplicateIp = true },
                 context.LoggerFactory.CreateLogger("Switchboard.Transport"));
-            var progress = new Progress(context.Error, starts.Select(s => s.Id).Distinct().Count());
-            var result = await PexCrawler.RunAsync(transport, key, switchOptions, starts, crawler, progress.Report,
-                context.LoggerFactory, context.CancellationToken);
+            var progress = new CrawlProgressView(ViewOutput.For(context.Error, context.Environment.IsTerminal(context.Error)),
+                starts.Select(s => s.Id).Distinct().Count(), limit);
+            // Ctrl-C or SIGTERM (the host's console lifetime) ends the crawl early with what it found so far.
+            await using var stop = await CommandStop.StartAsync(context, context.LoggerFactory.CreateLogger("Switchboard.Cli.Crawl"));
+            List<CrawlNodeReport> nodes;
+            string summary;
+            try
+            {
+                var result = await progress.RunAsync(() => PexCrawler.RunAsync(transport, key, switchOptions, starts, crawler, progress.Report,
+                    context.LoggerFactory, stop.Token));
+                nodes = [.. result.Nodes.Select(CrawlNodeReport.From)];
+                summary = Summary(nodes, result.Discovered);
+                if (result.TimedOut) summary += $"; stopped at the {Duration.Format(crawler.Timeout)} timeout";
+                if (result.LimitReached) summary += string.Create(CultureInfo.InvariantCulture, $"; --max-nodes {crawler.MaxNodes} reached, some addresses not visited");
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                nodes = [.. progress.Visited];
+                summary = Summary(nodes, progress.Discovered) + "; interrupted";
+            }
 
-            var nodes = result.Nodes.Select(CrawlNodeReport.From).ToList();
             if (context.Get(json)) await context.Out.WriteLineAsync(JsonSerializer.Serialize(nodes, CliJsonContext.Output.ListCrawlNodeReport));
-            else Print(nodes, result, crawler, context.Out);
+            else CrawlView.Write(ViewOutput.For(context.Out, context.Environment.IsTerminal(context.Out)), nodes, summary);
             return nodes.Any(n => n.Reachable) ? ExitCodes.Ok : ExitCodes.Failure;
         });
         return command;
     }
 
-    /// <summary>One line per visited node with the running counts (discovered counts the seeds, as the final summary does).</summary>
-    private sealed class Progress(TextWriter error, int seeds)
-    {
-        private int _visited, _reachable, _discovered = seeds, _queued = seeds;
-
-        public void Report(CrawlEvent e)
-        {
-            switch (e)
-            {
-                case NodeDiscovered d:
-                    _discovered++;
-                    if (d.Queued) _queued++;
-                    break;
-                case NodeVisited v:
-                    _visited++;
-                    if (v.Node.Reachable) _reachable++;
-                    var node = CrawlNodeReport.From(v.Node);
-                    error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"crawl: {_visited} visited ({_reachable} reachable), {_discovered} discovered, {_queued - _visited} queued | {node.Id[..12]}… {node.Address ?? "(unresolved)"}: {node.Status}"));
-                    break;
-            }
-        }
-    }
-
-    private static void Print(IReadOnlyList<CrawlNodeReport> nodes, CrawlResult result, CrawlerOptions options, TextWriter output)
-    {
-        string[] header = ["ID", "ADDRESS", "MONIKER", "VERSION", "NETWORK", "CHANNELS", "STATUS"];
-        var rows = nodes.Select(n => new[]
-        {
-            n.Id, n.Address ?? "-", n.Moniker ?? "-", n.Version ?? "-", n.Network ?? "-", n.Reachable ? Addresses.FormatChannels(Convert.FromHexString(n.Channels)) : "-", n.Status,
-        }).ToList();
-        TextTable.Write(output, header, rows);
-        var reachable = nodes.Count(n => n.Reachable);
-        var summary = string.Create(CultureInfo.InvariantCulture,
-            $"{nodes.Count} node{(nodes.Count == 1 ? "" : "s")} visited, {reachable} reachable, {result.Discovered} discovered");
-        if (result.TimedOut) summary += $"; stopped at the {Duration.Format(options.Timeout)} timeout";
-        if (result.LimitReached) summary += string.Create(CultureInfo.InvariantCulture, $"; --max-nodes {options.MaxNodes} reached, some addresses not visited");
-        output.WriteLine(summary);
-    }
+    private static string Summary(IReadOnlyList<CrawlNodeReport> nodes, int discovered) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"{nodes.Count} node{(nodes.Count == 1 ? "" : "s")} visited, {nodes.Count(n => n.Reachable)} reachable, {discovered} discovered");
 }
 
 /// <summary>Left-aligned text columns separated by two spaces; the last column is not padded.</summary>
 internal static class TextTable
 {
-    public static void Write(TextWriter output, IReadOnlyList<string> header, IReadOnlyList<string[]> rows)
-    {
-        foreach (var line in Format(header, rows)) output.WriteLine(line);
-    }
-
     public static List<string> Format(IReadOnlyList<string> header, IReadOnlyList<string[]> rows, ISet<int>? rightAligned = null)
     {
         var widths = header.Select(h => h.Length).ToArray();

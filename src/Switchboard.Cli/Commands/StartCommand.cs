@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Switchboard.Cli.Config;
 using Switchboard.Cli.Hosting;
@@ -7,9 +8,10 @@ using Switchboard.Cli.Hosting;
 namespace Switchboard.Cli.Commands;
 
 /// <summary>
-/// <c>switchboard start</c>: runs a node from the home's config (flags override it) until Ctrl-C or SIGTERM, then
-/// stops it cleanly (exit 0). A home without key or config is initialised first, with a log line saying so. A listen
-/// address that cannot be bound is exit 1. With <c>pex.enabled</c> (the default) the node runs the PEX reactor with
+/// <c>switchboard start</c>: runs a node from the home's config (flags override it) on the Generic Host
+/// (<see cref="CommandHost"/>, a <see cref="NodeHostedService"/>) until Ctrl-C or SIGTERM, then stops it cleanly
+/// (exit 0). A home without key or config is initialised first, with a log line saying so. A listen address that
+/// cannot be bound is exit 1. With <c>pex.enabled</c> (the default) the node runs the PEX reactor with
 /// its address book in the home (<see cref="NodePex"/>).
 /// </summary>
 internal static class StartCommand
@@ -85,11 +87,12 @@ internal static class StartCommand
             if (host.Settings.EchoChannel is null && !config.Pex.Enabled)
                 throw new ConfigException("the node would have no channels and refuse every peer: enable peer exchange " +
                     "(--pex true, p2p.pex) or an echo channel (--echo 0x77, switchboard.echo_channel)");
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-            using var signals = context.Environment.HandleSignals ? new StopSignals(stop, logger) : null;
+            var builder = CommandHost.CreateBuilder(context);
+            builder.Services.AddSingleton(host);
+            builder.Services.AddHostedService(_ => new NodeHostedService(host, context.Environment.NodeStarted));
             try
             {
-                await host.RunAsync(context.Environment.NodeStarted, stop.Token);
+                await CommandHost.RunAsync(builder.Build(), context, logger);
             }
             catch (SocketException ex)
             {

@@ -1,11 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Switchboard.Cli.Config;
 using Switchboard.Cli.Hosting;
+using Switchboard.Cli.Views;
 
 namespace Switchboard.Cli.Commands;
 
@@ -60,8 +60,10 @@ internal static class TestnetCommand
     private sealed class Run(CommandContext context, int count, int basePort, string chainId, TimeSpan? duration, TimeSpan timeout,
         bool keep, bool json)
     {
-        private readonly bool _live = !json && context.Environment.IsTerminal(context.Out);
-        private int _drawnLines;
+        private readonly TestnetView _view = new(ViewOutput.For(context.Out, !json && context.Environment.IsTerminal(context.Out)));
+
+        /// <summary>A live table (a terminal that takes cursor movements); else progress lines and the table at the end.</summary>
+        private bool Live => !_view.Output.IsPlain;
 
         public async Task<int> ExecuteAsync()
         {
@@ -70,8 +72,7 @@ internal static class TestnetCommand
             var loggerFactory = nodeLogging ?? context.LoggerFactory;
             var logger = context.LoggerFactory.CreateLogger("Switchboard.Cli.Testnet");
             var root = Directory.CreateTempSubdirectory("switchboard-testnet-").FullName;
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-            using var signals = context.Environment.HandleSignals ? new StopSignals(stop, logger) : null;
+            await using var stop = await CommandStop.StartAsync(context, logger);
             var progress = json ? context.Error : context.Out;
             try
             {
@@ -89,7 +90,9 @@ internal static class TestnetCommand
                 await using (net)
                 {
                     WriteHeader(net, root, progress);
-                    var (final, formedAt) = await WatchAsync(net, progress, stop.Token);
+                    var (final, formedAt) = Live
+                        ? await _view.LiveAsync(() => WatchAsync(net, progress, stop.Token))
+                        : await WatchAsync(net, progress, stop.Token);
                     await net.StopAsync();
                     return await FinishAsync(net, final, formedAt, root, stop.IsCancellationRequested);
                 }
@@ -127,7 +130,7 @@ internal static class TestnetCommand
                     snapshot = net.Snapshot();
                     if (snapshot.Formed) formedAt ??= snapshot.Elapsed;
                     var done = snapshot.Elapsed >= limit || (duration is null && snapshot.Formed);
-                    if (_live)
+                    if (Live)
                     {
                         if (done || lastDraw is not { } drawn || snapshot.Elapsed - drawn >= RedrawInterval)
                         {
@@ -163,39 +166,8 @@ internal static class TestnetCommand
                 $"fewest heard {nodes.Min(n => n.OriginsHeard)}/{net.Options.Nodes - 1}, gossip {nodes.Sum(n => n.GossipReceived)} msgs | {s.Status}");
         }
 
-        /// <summary>Redraws the table in place: cursor up over the previous drawing, clear to the end of the screen.</summary>
-        private void Draw(TestnetSnapshot s)
-        {
-            var lines = Table(s);
-            lines.Add(string.Create(CultureInfo.InvariantCulture, $"{s.Elapsed.TotalSeconds:0.0}s  {s.Status}"));
-            var text = new StringBuilder();
-            if (_drawnLines > 0) text.Append(CultureInfo.InvariantCulture, $"\u001b[{_drawnLines}A\r\u001b[J");
-            foreach (var l in lines) text.Append(l).Append('\n');
-            context.Out.Write(text.ToString());
-            context.Out.Flush();
-            _drawnLines = lines.Count;
-        }
-
-        private static List<string> Table(TestnetSnapshot s)
-        {
-            string[] header = ["NODE", "ID", "LISTEN", "IN", "OUT", "NODES", "BOOK", "KNOWS", "SENT", "RECV", "BYTES IN", "BYTES OUT", "HEARD"];
-            var c = CultureInfo.InvariantCulture;
-            var rows = s.Nodes.Select(n => new[]
-            {
-                n.Name, n.Id[..12], n.Listen, n.PeersIn.ToString(c), n.PeersOut.ToString(c), n.Seed ? "-" : n.NodePeers.ToString(c),
-                n.Book.ToString(c), n.Seed ? "-" : n.KnownNodes.ToString(c), n.Seed ? "-" : n.GossipSent.ToString(c),
-                n.Seed ? "-" : n.GossipReceived.ToString(c), n.Seed ? "-" : FormatBytes(n.BytesReceived),
-                n.Seed ? "-" : FormatBytes(n.BytesSent), n.Seed ? "-" : n.OriginsHeard.ToString(c),
-            }).ToList();
-            return TextTable.Format(header, rows, new HashSet<int> { 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 });
-        }
-
-        private static string FormatBytes(long bytes) => bytes switch
-        {
-            >= 10L << 20 => string.Create(CultureInfo.InvariantCulture, $"{bytes >> 20} MiB"),
-            >= 10L << 10 => string.Create(CultureInfo.InvariantCulture, $"{bytes >> 10} KiB"),
-            _ => string.Create(CultureInfo.InvariantCulture, $"{bytes} B"),
-        };
+        /// <summary>Redraws the live table (<see cref="TestnetView"/>).</summary>
+        private void Draw(TestnetSnapshot s) => _view.Update(s);
 
         private async Task<int> FinishAsync(Testnet net, TestnetSnapshot final, TimeSpan? formedAt, string root, bool interrupted)
         {
@@ -206,7 +178,7 @@ internal static class TestnetCommand
             {
                 status = string.Create(c,
                     $"formed after {formedAt!.Value.TotalSeconds:0.0} s: {count} nodes, {final.Links} links between them, every node knows >= {net.NeededKnown} others " +
-                    $"and heard gossip from all {count - 1} ({nodes.Sum(n => n.GossipReceived)} messages, {FormatBytes(nodes.Sum(n => n.BytesReceived))} received in all)");
+                    $"and heard gossip from all {count - 1} ({nodes.Sum(n => n.GossipReceived)} messages, {TestnetView.FormatBytes(nodes.Sum(n => n.BytesReceived))} received in all)");
             }
             else
             {
@@ -223,8 +195,7 @@ internal static class TestnetCommand
             else
             {
                 // A terminal already shows the final table; elsewhere print it once, at the end.
-                if (!_live)
-                    foreach (var line in Table(final)) await context.Out.WriteLineAsync(line);
+                if (!Live) _view.WriteTable(final);
                 await context.Out.WriteLineAsync(status);
                 if (keep) await context.Out.WriteLineAsync($"homes kept in {root} (restart a node with: switchboard start --home {Path.Combine(root, "node-1")})");
             }

@@ -21,6 +21,13 @@ namespace Switchboard.Cli.Hosting;
 /// </summary>
 internal sealed class MetricsServer : IAsyncDisposable
 {
+    /// <summary>
+    /// The meter the Switch records on, by the name the library documents (<see cref="SwitchOptions.MeterFactory"/>), as
+    /// any OpenTelemetry user of the library names it: the CLI needs no access to the library's internals.
+    /// Tests/Cli/ConsistencyTests pins it to the library's own constant.
+    /// </summary>
+    public const string SwitchMeterName = "Switchboard.P2P";
+
     private readonly WebApplication? _app;
     private readonly MeterProvider? _provider;
     private readonly ServiceProvider? _services;
@@ -47,7 +54,7 @@ internal sealed class MetricsServer : IAsyncDisposable
         {
             // target_info{service_name="switchboard",service_instance_id="<node ID>"} names the node in every export.
             metrics.ConfigureResource(r => r.AddService("switchboard", serviceInstanceId: nodeId));
-            metrics.AddMeter(SwitchMetrics.MeterName);
+            metrics.AddMeter(SwitchMeterName);
             if (prometheus is not null) metrics.AddPrometheusExporter();
             if (otlp is not null) metrics.AddOtlpExporter(o => o.Endpoint = otlp);
         }

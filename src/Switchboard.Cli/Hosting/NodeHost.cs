@@ -170,22 +170,6 @@ internal sealed class NodeHost : IAsyncDisposable
             ? $"address already in use (another process, e.g. a CometBFT node, listens there; choose another {setting})"
             : ex.Message;
 
-    /// <summary>Starts the node, runs it until <paramref name="cancellationToken"/> fires, then stops it.</summary>
-    public async Task RunAsync(Action<NodeHost>? started = null, CancellationToken cancellationToken = default)
-    {
-        await StartAsync(cancellationToken).ConfigureAwait(false);
-        started?.Invoke(this);
-        try
-        {
-            await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // The normal way out: Ctrl-C, SIGTERM or the caller's token.
-        }
-        await StopAsync().ConfigureAwait(false);
-    }
-
     /// <summary>Stops the Switch (every peer is removed and logged), then removes the port mapping.</summary>
     public async Task StopAsync()
     {

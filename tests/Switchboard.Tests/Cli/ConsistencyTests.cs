@@ -33,6 +33,11 @@ public class ConsistencyTests
     public void OtherChannelTextIsRefused(string text) => Assert.False(Addresses.TryParseChannel(text, out _, out _));
 
     [Fact]
+    public void TheMetricsExporterReadsTheMeterTheSwitchRecordsOn() =>
+        // The CLI names the meter as any library user does (it has no access to the library's internals).
+        Assert.Equal(Switchboard.SwitchMetrics.MeterName, Switchboard.Cli.Hosting.MetricsServer.SwitchMeterName);
+
+    [Fact]
     public void ChannelListsPrintAs0xEverywhere() =>
         Assert.Equal("0x40 0x77 0x00", Addresses.FormatChannels([0x40, 0x77, 0x00]));
 

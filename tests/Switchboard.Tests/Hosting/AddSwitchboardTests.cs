@@ -104,6 +104,50 @@ public sealed class AddSwitchboardTests
     }
 
     [Fact]
+    public async Task TheNodeLogsThroughTheContainersLoggerFactory_AndStartsWithoutOne()
+    {
+        // One factory for every line of the node: the hosted service's start/stop lines and the Switch's come from the
+        // container's ILoggerFactory, the hosting lines under "Switchboard.Hosting".
+        var categories = new System.Collections.Concurrent.ConcurrentQueue<(string Category, string Message)>();
+        var builder = NewBuilder(("Switchboard:ListenAddress", "127.0.0.1:0"));
+        builder.Logging.AddProvider(new RecordingProvider(categories));
+        builder.Services.AddSwitchboard(builder.Configuration.GetSection("Switchboard"));
+        using (var host = builder.Build())
+        {
+            await Eventually.WithinAsync(host.StartAsync(), "host start");
+            await Eventually.WithinAsync(host.StopAsync(), "host stop");
+        }
+        Assert.Contains(categories, c => c.Category == "Switchboard.Hosting" && c.Message.Contains("started", StringComparison.Ordinal));
+        Assert.Contains(categories, c => c.Category == "Switchboard.Hosting" && c.Message.Contains("stopped", StringComparison.Ordinal));
+
+        // A plain container with no logging at all (no AddLogging): the node runs, silently.
+        var services = new ServiceCollection();
+        services.AddSwitchboard(o => o.ListenAddress = "127.0.0.1:0");
+        await using var provider = services.BuildServiceProvider();
+        var hosted = Assert.Single(provider.GetServices<IHostedService>());
+        await Eventually.WithinAsync(hosted.StartAsync(CancellationToken.None), "start without logging");
+        Assert.True(provider.GetRequiredService<Switch>().IsRunning);
+        await Eventually.WithinAsync(hosted.StopAsync(CancellationToken.None), "stop without logging");
+    }
+
+    private sealed class RecordingProvider(System.Collections.Concurrent.ConcurrentQueue<(string, string)> lines) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new Recording(categoryName, lines);
+
+        public void Dispose() { }
+
+        private sealed class Recording(string category, System.Collections.Concurrent.ConcurrentQueue<(string, string)> lines) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                lines.Enqueue((category, formatter(state, exception)));
+        }
+    }
+
+    [Fact]
     public async Task UseTransport_RunsTheNodeOnAnotherTransport()
     {
         var network = new Switchboard.Transport.MemoryNetwork();

@@ -53,6 +53,13 @@ public sealed class PackagingTests(ITestOutputHelper output)
                 Assert.Equal(id, Field("id"));
                 Assert.Equal("expression", meta.Element(ns + "license")?.Attribute("type")?.Value);
                 Assert.Equal("MIT", Field("license"));
+                // The licence text travels with the package and is the repository's LICENSE, whose copyright line the
+                // package's copyright repeats.
+                var licence = new StreamReader(package.GetEntry("LICENSE")!.Open()).ReadToEnd();
+                Assert.Equal(File.ReadAllText(Path.Combine(RepoPaths.Root, "LICENSE")), licence);
+                Assert.StartsWith("MIT License", licence, StringComparison.Ordinal);
+                Assert.Equal("Copyright (c) The Switchboard authors", Field("copyright"));
+                Assert.Contains(Field("copyright")!, licence, StringComparison.Ordinal);
                 Assert.Equal("README.md", Field("readme"));
                 Assert.Contains("## Using the library", new StreamReader(package.GetEntry("README.md")!.Open()).ReadToEnd(), StringComparison.Ordinal);
                 Assert.False(string.IsNullOrWhiteSpace(Field("description")), $"{id}: description");
