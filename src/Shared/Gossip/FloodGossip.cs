@@ -137,7 +137,8 @@ internal sealed class FloodGossip
         }
     }
 
-    private void Receive(IPeer source, ReadOnlySpan<byte> bytes)
+    /// <summary>Judges one received message, delivers and relays it if it is new (the receive loop; internal for the tests).</summary>
+    internal void Receive(IPeer source, ReadOnlySpan<byte> bytes)
     {
         Interlocked.Increment(ref _received);
         Interlocked.Add(ref _bytesReceived, bytes.Length);

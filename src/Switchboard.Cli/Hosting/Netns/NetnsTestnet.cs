@@ -174,11 +174,14 @@ internal sealed class NetnsTestnet : IAsyncDisposable
         return (host, []); // the switchboard executable (apphost) itself
     }
 
-    private void Launch(ChaosProcess node)
+    /// <summary>Starts a process for the node unless one runs (a restart and a kill of the same node may overlap).</summary>
+    private bool Launch(ChaosProcess node)
     {
+        if (node.IsRunning) return false;
         var (file, prefix) = Self();
         node.Start(file, [.. prefix, "testnet-node", "--home", node.Home, "--gossip-interval", Duration.Format(Scenario.GossipInterval),
             "--status-interval", Duration.Format(_options.StatusInterval), "--log-level", _options.NodeLogLevel]);
+        return true;
     }
 
     /// <summary>Runs the scenario: waits for the network to form, plays the faults, drains, stops the nodes, and judges.</summary>
@@ -241,11 +244,15 @@ internal sealed class NetnsTestnet : IAsyncDisposable
             case FaultAction.Restart:
                 foreach (var i in Targets(fault))
                 {
+                    if (!_nodes[i].IsRunning)
+                    {
+                        Log(fault, $"restart node-{i}: skipped, it is down");
+                        continue;
+                    }
                     Log(fault, $"restart node-{i} (SIGTERM, then start)");
                     Forget(i);
                     await _nodes[i].TerminateAsync(TimeSpan.FromSeconds(20)).ConfigureAwait(false);
-                    if (_stopping) return;
-                    Launch(_nodes[i]);
+                    if (_stopping || !Launch(_nodes[i])) return;
                     Open($"restart of node-{i} at {Duration.Format(fault.At)}", DateTimeOffset.UtcNow, Scenario.ReconnectTimeout);
                 }
                 break;
@@ -267,7 +274,7 @@ internal sealed class NetnsTestnet : IAsyncDisposable
                         }
                         lock (_lock)
                             if (_stopping) return;
-                        Launch(_nodes[i]);
+                        if (!Launch(_nodes[i])) return;
                         Open($"return of node-{i} after kill -9 at {Duration.Format(fault.At)}", DateTimeOffset.UtcNow, Scenario.ReconnectTimeout);
                     }, CancellationToken.None));
                 }
