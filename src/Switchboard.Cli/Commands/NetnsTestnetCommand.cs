@@ -63,6 +63,12 @@ internal static class NetnsTestnetCommand
             };
         }
         scenario.Validate();
+        // Before anything is printed or made: not root, no iproute2, no TUN.
+        if (Hosting.Netns.Netns.Unavailable() is { } reason)
+        {
+            await context.Error.WriteLineAsync($"error: testnet --netns: {reason}");
+            return ExitCodes.Usage;
+        }
         var chain = CommandSupport.CheckChainId(context.Get(chainId) ?? "switchboard-chaos");
         var jsonOut = context.Get(json);
         var keepHomes = context.Get(keep);

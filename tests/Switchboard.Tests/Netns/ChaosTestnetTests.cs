@@ -19,6 +19,16 @@ public sealed class ChaosFactAttribute : FactAttribute
     {
         if ((GatewayPrecondition.NetnsSkipReason ?? ChaosNetns.Unavailable()) is { } reason) Skip = reason;
     }
+
+    /// <summary>The test also drops root with util-linux's setpriv.</summary>
+    public bool NeedsSetpriv
+    {
+        get => false;
+        set
+        {
+            if (value && Skip is null && !File.Exists("/usr/bin/setpriv")) Skip = "/usr/bin/setpriv (util-linux) is missing: it is how the test drops root";
+        }
+    }
 }
 
 /// <summary>
@@ -135,6 +145,30 @@ public sealed partial class ChaosTestnetTests(ITestOutputHelper output)
         {
             if (!process.HasExited) process.Kill(entireProcessTree: true);
             lock (text) output.WriteLine(text.ToString());
+        }
+    }
+
+    [ChaosFact(NeedsSetpriv = true)]
+    public void WithoutRoot_ItSaysWhyAndMakesNothing()
+    {
+        var (file, args) = CliCommand();
+        var home = Directory.CreateTempSubdirectory("switchboard-nobody-");
+        try
+        {
+            // nobody must be able to read the build output and write its own home.
+            if (OperatingSystem.IsLinux()) File.SetUnixFileMode(home.FullName, (UnixFileMode)0x1FF);
+            var before = ChaosNetns.List();
+            var env = new Dictionary<string, string> { ["HOME"] = home.FullName, ["DOTNET_CLI_HOME"] = home.FullName };
+            var (code, stdout, stderr) = Shell.Run("/usr/bin/setpriv",
+                ["--reuid=65534", "--regid=65534", "--clear-groups", file, .. args, "testnet", "--netns", "--nodes", "3"], env, timeoutMs: 120_000);
+            Assert.True(code == 2, $"exit {code}\n{stdout}\n{stderr}");
+            Assert.Contains("error: testnet --netns: needs root", stderr, StringComparison.Ordinal);
+            Assert.Equal("", stdout);
+            Assert.Equal(before, ChaosNetns.List());
+        }
+        finally
+        {
+            home.Delete(recursive: true);
         }
     }
 
