@@ -32,11 +32,22 @@ public sealed class ChaosFactAttribute : FactAttribute
 }
 
 /// <summary>
+/// The chaos testnets run alone, after the parallel tests: a minute of eight node processes and the packet
+/// forwarding takes much of two cores, and the tests with tight timeouts (NAT-PMP's 50 ms retries) must not share them.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ChaosCollection
+{
+    public const string Name = "chaos testnet";
+}
+
+/// <summary>
 /// The chaos testnet for real: separate node processes in network namespaces behind the user-space bridge, with
 /// netem-style links and scripted faults. The one-minute scenario is issue 11's verdict test. The namespace
 /// names carry this process's id and a run counter, so these tests may run beside each other and beside another test
 /// run on the machine.
 /// </summary>
+[Collection(ChaosCollection.Name)]
 public sealed partial class ChaosTestnetTests(ITestOutputHelper output)
 {
     [LibraryImport("libc")]
