@@ -2,20 +2,24 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Switchboard;
 using Switchboard.Conn;
+using Switchboard.Gossip;
 using Switchboard.Peers;
 
 namespace GossipAgent;
 
 /// <summary>
 /// A transaction pool gossiped on channel 0x30, written as an agent (no Reactor subclass), after the mempool
-/// agent of the original Tendermint design: every new transaction is forwarded to every peer except its source,
-/// and a newly connected peer is sent the whole pool. Transactions are raw bytes identified by their SHA-256.
+/// agent of the original Tendermint design, on the same flood-gossip block the testnet uses (src/Shared/Gossip):
+/// every new transaction is forwarded to every peer except its source, and a newly connected peer is sent the whole
+/// pool. Transactions are raw bytes identified by their SHA-256; the block checks each message's checksum and drops
+/// the copies that arrive over a second path.
 /// </summary>
 public sealed class MempoolAgent
 {
     /// <summary>0x30: CometBFT's mempool channel.</summary>
     /// <remarks>Gossip: when a peer floods us faster than we take its transactions, its newest are dropped (they will come
-    /// again from other peers) instead of pausing its connection.</remarks>
+    /// again from other peers) instead of pausing its connection. 1000 queued sends per peer: a new peer's catch-up is
+    /// queued without waiting, so a pool larger than that would need pacing.</remarks>
     public static readonly ChannelDescriptor Channel = new(0x30, Priority: 5)
     {
         SendQueueCapacity = 1000,
@@ -23,76 +27,46 @@ public sealed class MempoolAgent
         FullMode = ChannelFullMode.DropNewest,
     };
 
-    private readonly AgentChannel _channel;
+    private readonly FloodGossip _gossip;
     private readonly Switch _switch;
-    private readonly ConcurrentDictionary<string, byte[]> _pool = new();
+    private readonly ConcurrentDictionary<string, GossipMessage> _pool = new();
 
     public MempoolAgent(Switch sw)
     {
         _switch = sw;
-        _channel = sw.OpenChannel(Channel);
+        _gossip = new FloodGossip(sw, Channel, (message, _) => _pool.TryAdd(TxId(message.Payload.Span), message));
     }
 
     public int Count => _pool.Count;
 
-    /// <summary>Adds a local transaction and gossips it.</summary>
-    public bool Submit(byte[] tx) => Accept(tx, source: null);
+    /// <summary>Adds a local transaction and gossips it; false if the pool has it already.</summary>
+    public bool Submit(byte[] tx)
+    {
+        var id = TxId(tx);
+        if (_pool.ContainsKey(id)) return false;
+        return _pool.TryAdd(id, _gossip.Publish(tx));
+    }
 
     /// <summary>Runs the two loops of the agent until cancelled: incoming transactions and peer arrivals.</summary>
     public Task RunAsync(CancellationToken cancellationToken) =>
-        Task.WhenAll(ReceiveLoopAsync(cancellationToken), PeerLoopAsync(cancellationToken));
-
-    private async Task ReceiveLoopAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await foreach (var envelope in _channel.ReadAllAsync(cancellationToken))
-                Accept(envelope.Message.ToArray(), envelope.Source);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
+        Task.WhenAll(_gossip.RunAsync(cancellationToken), PeerLoopAsync(cancellationToken));
 
     private async Task PeerLoopAsync(CancellationToken cancellationToken)
     {
         try
         {
-            var catchUps = new List<Task>();
             await foreach (var e in _switch.WatchPeersAsync(cancellationToken))
             {
-                if (e is not PeerAdded added) continue;
-                // Each new peer is caught up on its own task: waiting for one slow peer's queue here would hold up
-                // every peer that connects after it.
-                catchUps.RemoveAll(t => t.IsCompleted);
-                catchUps.Add(SendPoolAsync(added.Peer, cancellationToken));
+                // Catch-up: the peer gets what we hold; what it has already is dropped there as a duplicate.
+                if (e is PeerAdded added)
+                    foreach (var message in _pool.Values)
+                        if (!_gossip.SendTo(added.Peer, message)) break; // gone, or its queue is full
             }
-            await Task.WhenAll(catchUps);
         }
         catch (OperationCanceledException)
         {
         }
     }
 
-    private async Task SendPoolAsync(IPeer peer, CancellationToken cancellationToken)
-    {
-        try
-        {
-            foreach (var tx in _pool.Values)
-                if (!await _channel.SendAsync(peer, tx, cancellationToken)) return; // gone, or not reading
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    private bool Accept(byte[] tx, IPeer? source)
-    {
-        var id = Convert.ToHexString(SHA256.HashData(tx));
-        if (!_pool.TryAdd(id, tx)) return false;
-        foreach (var peer in _switch.Peers)
-            if (peer.Id != source?.Id)
-                _channel.TrySend(peer, tx);
-        return true;
-    }
+    private static string TxId(ReadOnlySpan<byte> tx) => Convert.ToHexString(SHA256.HashData(tx));
 }

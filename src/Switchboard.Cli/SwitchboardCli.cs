@@ -28,6 +28,7 @@ internal static partial class SwitchboardCli
         root.Subcommands.Add(NatCommand.Create(environment));
         root.Subcommands.Add(CrawlCommand.Create(environment));
         root.Subcommands.Add(TestnetCommand.Create(environment));
+        root.Subcommands.Add(TestnetNodeCommand.Create(environment));
         root.Subcommands.Add(BenchCommand.Create(environment));
         root.Subcommands.Add(DemoCommand.Create(environment));
         root.Subcommands.Add(NetInfoCommand.Create(environment));

@@ -41,9 +41,12 @@ internal static class TestnetCommand
         var json = CommandSupport.Json();
         var command = new Command("testnet", "Start a seed and N nodes on 127.0.0.1 that find each other by PEX and gossip; show them live; exit 0 once the network formed");
         foreach (var o in new Option[] { nodes, duration, timeout, basePort, chainId, keep, json }) command.Options.Add(o);
+        var netns = new NetnsTestnetCommand.Flags();
+        foreach (var o in netns.All) command.Options.Add(o);
 
         CommandSupport.SetAction(command, environment, async context =>
         {
+            if (context.Get(netns.Netns)) return await NetnsTestnetCommand.RunAsync(context, netns, nodes, duration, keep, json, chainId);
             var count = context.Get(nodes);
             if (count is < 2 or > 100) throw new ConfigException($"--nodes: must be 2 to 100 (got {count})");
             var port = context.Get(basePort);

@@ -22,6 +22,7 @@ namespace Switchboard.Cli.Config;
 [JsonSerializable(typeof(SendReport))]
 [JsonSerializable(typeof(List<CrawlNodeReport>))]
 [JsonSerializable(typeof(TestnetReport))]
+[JsonSerializable(typeof(Switchboard.Cli.Hosting.Netns.ChaosReport))]
 [JsonSerializable(typeof(BenchReport))]
 [JsonSerializable(typeof(Switchboard.Nat.NatProbeReport))]
 [JsonSerializable(typeof(VersionReport))]

@@ -17,15 +17,19 @@ internal static class NodePex
     /// A reactor factory for <see cref="NodeHostOptions.Reactors"/>. <paramref name="tuning"/> supplies the timing
     /// (a testnet shortens the periods); seeds and seed mode always come from the config.
     /// </summary>
-    public static Func<NodeHost, Reactor> Factory(PexReactorOptions? tuning = null) => host => Create(host, tuning);
+    /// <param name="tuning">PEX timing (default: the library's).</param>
+    /// <param name="saveInterval">How often the book is saved while running (default: the library's 2 min); a chaos
+    /// testnet saves often so that a node killed with SIGKILL finds its peers again.</param>
+    public static Func<NodeHost, Reactor> Factory(PexReactorOptions? tuning = null, TimeSpan? saveInterval = null) => host => Create(host, tuning, saveInterval);
 
-    public static PexReactor Create(NodeHost host, PexReactorOptions? tuning = null)
+    public static PexReactor Create(NodeHost host, PexReactorOptions? tuning = null, TimeSpan? saveInterval = null)
     {
         var pex = host.Config.Pex;
         var book = new AddrBook(new AddrBookOptions
         {
             FilePath = AddrBookPath(host),
             Strict = pex.AddrBookStrict,
+            SaveInterval = saveInterval ?? new AddrBookOptions().SaveInterval,
         }, host.LoggerFactory.CreateLogger("Switchboard.Pex.AddrBook"));
         var options = (tuning ?? new PexReactorOptions()) with { Seeds = host.Settings.Seeds, SeedMode = pex.SeedMode };
         if (pex.AddrBookStrict) WarnAboutPrivatePeers(host);

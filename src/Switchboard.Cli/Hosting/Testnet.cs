@@ -167,7 +167,7 @@ internal sealed class Testnet : IAsyncDisposable
         {
             Home = home.Root,
             Reactors = [NodePex.Factory(Options.Pex)],
-            BeforeStart = seed is null ? null : h => gossip = new GossipAgent(h, index - 1, Options.Nodes, Options.GossipInterval),
+            BeforeStart = seed is null ? null : h => gossip = new GossipAgent(h, Options.GossipInterval),
         });
         try
         {
