@@ -5,6 +5,8 @@ using Microsoft.Extensions.Logging;
 using Switchboard.Cli.Config;
 using Switchboard.Cli.Hosting.Netns;
 
+using Switchboard.Cli.Hosting;
+
 namespace Switchboard.Cli.Commands;
 
 /// <summary>
@@ -75,7 +77,7 @@ internal static class NetnsTestnetCommand
         var progress = jsonOut ? context.Error : context.Out;
         var logger = context.LoggerFactory.CreateLogger("Switchboard.Cli.Testnet");
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-        using var signals = context.Environment.HandleSignals ? new StopSignals(stop, logger) : null;
+        await using var signals = context.Environment.HandleSignals ? await CommandHost.StopOnSignalsAsync(context, stop, logger) : null;
         var root = Directory.CreateTempSubdirectory("switchboard-chaos-").FullName;
         var c = CultureInfo.InvariantCulture;
         try

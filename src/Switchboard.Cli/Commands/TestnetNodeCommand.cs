@@ -2,6 +2,8 @@ using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using Switchboard.Cli.Hosting.Netns;
 
+using Switchboard.Cli.Hosting;
+
 namespace Switchboard.Cli.Commands;
 
 /// <summary>
@@ -23,7 +25,7 @@ internal static class TestnetNodeCommand
         {
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
             var logger = context.LoggerFactory.CreateLogger("Switchboard.Cli.TestnetNode");
-            using var signals = context.Environment.HandleSignals ? new StopSignals(stop, logger) : null;
+            await using var signals = context.Environment.HandleSignals ? await CommandHost.StopOnSignalsAsync(context, stop, logger) : null;
             return await ChaosNode.RunAsync(context.Get(home), context.Get(interval) ?? TimeSpan.FromMilliseconds(500),
                 context.Get(status) ?? TimeSpan.FromMilliseconds(500), Console.In, context.Out, context.LoggerFactory, stop.Token);
         });

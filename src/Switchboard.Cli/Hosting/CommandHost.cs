@@ -55,6 +55,41 @@ internal static class CommandHost
     }
 
     /// <summary>
+    /// For a command that is not a hosted service (the chaos coordinator, its node processes): an empty host whose
+    /// console lifetime cancels <paramref name="stop"/> on SIGINT/SIGTERM/SIGQUIT, logging the stop once — the same
+    /// signal handling as the hosted commands. Dispose it (await) after the command's work has ended.
+    /// </summary>
+    public static async Task<IAsyncDisposable> StopOnSignalsAsync(CommandContext context, CancellationTokenSource stop, ILogger logger)
+    {
+        var host = CreateBuilder(context).Build();
+        var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+        var stopping = lifetime.ApplicationStopping.Register(() =>
+        {
+            CliLog.Stopping(logger, StopReason(context));
+            try
+            {
+                stop.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The command already ended.
+            }
+        });
+        await host.StartAsync(context.CancellationToken).ConfigureAwait(false);
+        return new SignalScope(host, stopping);
+    }
+
+    private sealed class SignalScope(IHost host, CancellationTokenRegistration stopping) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await stopping.DisposeAsync().ConfigureAwait(false);
+            await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            host.Dispose();
+        }
+    }
+
+    /// <summary>
     /// The command's logger factory without the host's own "Hosting failed to start" error: the command reports that
     /// failure itself, in its words ("error: cannot listen on …: address already in use", exit 1), and a second line
     /// with the same exception would only repeat it. The host's other lines (debug start/stop traces) pass.
