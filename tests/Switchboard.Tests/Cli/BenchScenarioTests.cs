@@ -6,6 +6,8 @@ namespace Switchboard.Tests.Cli;
 
 /// <summary>The many-peers and idle-peers bench scenarios at a few peers: they run end to end and report sane figures
 /// (no timed assertions: performance is the bench's business).</summary>
+// Alone: the idle-peers figures are the whole process's memory, which tests running beside them would move.
+[Collection(SimulationCollection.Name)]
 public class BenchScenarioTests(ITestOutputHelper output)
 {
     /// <summary>Both scenarios at their defaults (50 busy peers, 1,000 idle peers), figures in the test output.</summary>
