@@ -22,7 +22,8 @@ public class HandshakeBenchmarks
     private NodeKey _serverKey = null!;
     private NodeKey _clientKey = null!;
     private MemoryTransport _server = null!;
-    private MemoryTransport _client = null!;
+    // One client transport per handshake in flight: a transport holds one connection per remote address.
+    private readonly MemoryTransport[] _clients = new MemoryTransport[InFlight];
     private NetAddress _address = null!;
     private readonly byte[] _lo = new byte[32];
     private readonly byte[] _hi = new byte[32];
@@ -37,10 +38,13 @@ public class HandshakeBenchmarks
         var network = new MemoryNetwork();
         var options = new TransportOptions { AllowDuplicateIp = true, MaxIncomingConnections = 64 };
         _server = network.CreateTransport(_serverKey, options: options);
-        _client = network.CreateTransport(_clientKey, options: options);
+        for (var i = 0; i < InFlight; i++)
+        {
+            _clients[i] = network.CreateTransport(_clientKey, options: options);
+            _clients[i].LocalNodeInfo = Info(_clientKey.Id, "0.0.0.0:0");
+        }
         _address = await _server.ListenAsync(new IPEndPoint(IPAddress.Any, 0));
         _server.LocalNodeInfo = Info(_serverKey.Id, _address.DialString);
-        _client.LocalNodeInfo = Info(_clientKey.Id, "0.0.0.0:0");
         await Handshake();
         new Random(3).NextBytes(_lo);
         new Random(4).NextBytes(_hi);
@@ -55,7 +59,7 @@ public class HandshakeBenchmarks
     [GlobalCleanup]
     public async Task Cleanup()
     {
-        await _client.DisposeAsync();
+        foreach (var client in _clients) await client.DisposeAsync();
         await _server.DisposeAsync();
         _serverKey.Dispose();
         _clientKey.Dispose();
@@ -63,10 +67,12 @@ public class HandshakeBenchmarks
 
     /// <summary>One handshake at a time: the latency of an upgrade.</summary>
     [Benchmark(Baseline = true)]
-    public async Task Handshake()
+    public Task Handshake() => HandshakeWith(_clients[0]);
+
+    private async Task HandshakeWith(MemoryTransport client)
     {
         var accept = _server.AcceptAsync().AsTask();
-        await using var dialed = await _client.DialAsync(_address);
+        await using var dialed = await client.DialAsync(_address);
         await using var accepted = await accept;
         if (accepted.NodeInfo.Id != _clientKey.Id || dialed.NodeInfo.Id != _serverKey.Id)
             throw new InvalidOperationException("the handshake authenticated the wrong node");
@@ -78,7 +84,10 @@ public class HandshakeBenchmarks
     {
         var all = new Task[InFlight];
         for (var i = 0; i < InFlight; i++)
-            all[i] = Task.Run(Handshake);
+        {
+            var client = _clients[i];
+            all[i] = Task.Run(() => HandshakeWith(client));
+        }
         return Task.WhenAll(all);
     }
 

@@ -37,14 +37,25 @@ internal sealed record HandshakeRateOptions(int Handshakes = 2000, int Concurren
 /// <param name="Concurrency">Dials in flight at once.</param>
 /// <param name="Network">In-memory pipes or loopback TCP.</param>
 /// <param name="Seconds">Wall-clock time of the counted handshakes.</param>
-internal sealed record HandshakeRateResult(int Handshakes, int Concurrency, HandshakeRateNetwork Network, double Seconds)
+/// <param name="CpuSeconds">CPU time (user + kernel) this process used meanwhile, on all its threads.</param>
+internal sealed record HandshakeRateResult(int Handshakes, int Concurrency, HandshakeRateNetwork Network, double Seconds, double CpuSeconds)
 {
     /// <summary>Complete handshakes per second. Both ends run in this process, so each one costs two sides' work.</summary>
     public double PerSecond => Handshakes / Seconds;
 
-    /// <summary>A line for the bench report, e.g. <c>handshakes (memory, 4 in flight): 1234/s</c>.</summary>
+    /// <summary>CPU time one complete handshake (both sides) took, in microseconds.</summary>
+    public double CpuMicrosPerHandshake => CpuSeconds / Handshakes * 1e6;
+
+    /// <summary>
+    /// The rate the CPU time allows with every core of this machine to ourselves: on a shared machine the
+    /// wall-clock rate depends on the neighbours, the CPU time per handshake much less.
+    /// </summary>
+    public double CpuBoundPerSecond => Environment.ProcessorCount * 1e6 / CpuMicrosPerHandshake;
+
+    /// <summary>A line for the bench report, e.g. <c>handshakes (memory, 4 in flight): 1234/s …</c>.</summary>
     public override string ToString() =>
-        $"handshakes ({Network.ToString().ToLowerInvariant()}, {Concurrency} in flight): {PerSecond:0}/s ({Handshakes} in {Seconds:0.00} s)";
+        $"handshakes ({Network.ToString().ToLowerInvariant()}, {Concurrency} in flight): {PerSecond:0}/s ({Handshakes} in {Seconds:0.00} s); " +
+        $"{CpuMicrosPerHandshake:0} µs CPU each, {CpuBoundPerSecond:0}/s on {Environment.ProcessorCount} idle cores";
 }
 
 /// <summary>
@@ -73,31 +84,38 @@ internal static class HandshakeRate
             MaxIncomingConnections = Math.Max(50, 2 * options.Concurrency),
         };
         var memory = new MemoryNetwork();
-        ITransport server, client;
-        if (options.Network == HandshakeRateNetwork.Memory)
+        ITransport Create(NodeKey key) => options.Network == HandshakeRateNetwork.Memory
+            ? memory.CreateTransport(key, options: transportOptions)
+            : new TcpTransport(key, transportOptions);
+        // One client transport per dialer: a transport holds at most one connection to a given remote address.
+        var server = Create(serverKey);
+        var clients = new ITransport[options.Concurrency];
+        try
         {
-            server = memory.CreateTransport(serverKey, options: transportOptions);
-            client = memory.CreateTransport(clientKey, options: transportOptions);
-        }
-        else
-        {
-            server = new TcpTransport(serverKey, transportOptions);
-            client = new TcpTransport(clientKey, transportOptions);
-        }
-        await using (server.ConfigureAwait(false))
-        await using (client.ConfigureAwait(false))
-        {
+            for (var i = 0; i < clients.Length; i++)
+            {
+                clients[i] = Create(clientKey);
+                clients[i].LocalNodeInfo = Info(clientKey.Id, "0.0.0.0:0", "client");
+            }
             var address = await server.ListenAsync(new IPEndPoint(IPAddress.Loopback, 0), cancellationToken).ConfigureAwait(false);
             server.LocalNodeInfo = Info(serverKey.Id, address.DialString, "server");
-            client.LocalNodeInfo = Info(clientKey.Id, "0.0.0.0:0", "client");
 
             if (options.Warmup > 0)
-                await RunAsync(server, client, address, clientKey.Id, serverKey.Id, options.Warmup, options.Concurrency, cancellationToken)
-                    .ConfigureAwait(false);
+                await RunAsync(server, clients, address, clientKey.Id, serverKey.Id, options.Warmup, cancellationToken).ConfigureAwait(false);
+            using var process = Process.GetCurrentProcess();
+            var cpuBefore = process.TotalProcessorTime;
             var clock = Stopwatch.StartNew();
-            await RunAsync(server, client, address, clientKey.Id, serverKey.Id, options.Handshakes, options.Concurrency, cancellationToken)
-                .ConfigureAwait(false);
-            return new HandshakeRateResult(options.Handshakes, options.Concurrency, options.Network, clock.Elapsed.TotalSeconds);
+            await RunAsync(server, clients, address, clientKey.Id, serverKey.Id, options.Handshakes, cancellationToken).ConfigureAwait(false);
+            var seconds = clock.Elapsed.TotalSeconds;
+            process.Refresh();
+            var cpu = (process.TotalProcessorTime - cpuBefore).TotalSeconds;
+            return new HandshakeRateResult(options.Handshakes, options.Concurrency, options.Network, seconds, cpu);
+        }
+        finally
+        {
+            foreach (var client in clients)
+                if (client is not null) await client.DisposeAsync().ConfigureAwait(false);
+            await server.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -112,13 +130,15 @@ internal static class HandshakeRate
         TxIndex = "off",
     };
 
-    private static async Task RunAsync(ITransport server, ITransport client, NetAddress address, NodeId clientId, NodeId serverId,
-        int count, int concurrency, CancellationToken cancellationToken)
+    private static async Task RunAsync(ITransport server, ITransport[] clients, NetAddress address, NodeId clientId, NodeId serverId,
+        int count, CancellationToken cancellationToken)
     {
         var accepting = AcceptAsync(server, clientId, count, cancellationToken);
         var next = 0;
-        var dialers = new Task[Math.Min(concurrency, count)];
+        var dialers = new Task[Math.Min(clients.Length, count)];
         for (var i = 0; i < dialers.Length; i++)
+        {
+            var client = clients[i];
             dialers[i] = Task.Run(async () =>
             {
                 while (Interlocked.Increment(ref next) <= count)
@@ -131,6 +151,7 @@ internal static class HandshakeRate
                     }
                 }
             }, cancellationToken);
+        }
         // A failed dial fails the run; the accept loop would then wait forever for the missing connections.
         var dialing = Task.WhenAll(dialers);
         if (await Task.WhenAny(dialing, accepting).ConfigureAwait(false) == dialing)
