@@ -141,6 +141,8 @@ public sealed partial class Switch : IAsyncDisposable
     public IReadOnlyList<Reactor> Reactors => _reactors.Select(r => r.Reactor).ToList();
 
     /// <summary>Peer events (added, removed, messages dropped) from now on, in order, until the switch stops.</summary>
+    /// <remarks>Peers connected before the call are not replayed: to start from the current state, call this first and
+    /// then read <see cref="Peers"/> (a peer that connects in between appears in both).</remarks>
     public IAsyncEnumerable<PeerEvent> WatchPeersAsync(CancellationToken cancellationToken = default)
     {
         var sub = new PeerEventSubscription();
