@@ -62,6 +62,9 @@ internal sealed class TransportCore : IAsyncDisposable
 
     public TransportOptions Options { get; }
 
+    /// <summary>The clock of every timeout: the options' own or the Switch's.</summary>
+    public TimeProvider Clock => _clock;
+
     /// <summary>Whether several connections from one IP are allowed: the options' setting or the Switch's.</summary>
     public bool AllowDuplicateIp => Volatile.Read(ref _allowDuplicateIp);
 
