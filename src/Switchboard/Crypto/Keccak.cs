@@ -7,7 +7,8 @@ namespace Switchboard.Crypto;
 /// <summary>
 /// The Keccak-f[1600] permutation (FIPS 202, section 3), the only primitive STROBE-128 needs. Each round is
 /// written out lane by lane with the 25 lanes in locals: the loop-and-modulo form (kept in the tests as the
-/// reference this one is checked against) cost ~2 µs a permutation, a noticeable share of a handshake.
+/// reference this one is checked against) measured 5.6–8.4 µs a permutation against 0.4–1.4 µs for this one, in one
+/// run on the shared 2-core machine (load average ~16), a few handshake transcripts' worth per connection.
 /// </summary>
 internal static class Keccak
 {
