@@ -27,7 +27,7 @@ public sealed partial class Switch
         lock (_dialing)
         {
             if (GetPeer(address.Id) is not null) throw new PeerRejectedException(RejectReason.Duplicate, $"already connected to {address.Id}");
-            if (!Options.AllowDuplicateIp && Peers.Any(p => p.RemoteIp.Equals(address.Ip)))
+            if (!_allowDuplicateIp && Peers.Any(p => p.RemoteIp.Equals(address.Ip)))
                 throw new PeerRejectedException(RejectReason.Duplicate, $"already connected to a peer at {address.Ip}");
             if (!_dialing.Add(address.Id)) throw new PeerRejectedException(RejectReason.Duplicate, $"already dialing {address.Id}");
         }

@@ -32,8 +32,9 @@ public sealed partial class Switch
     /// <summary>Outbound peers that count towards <see cref="SwitchOptions.MaxOutboundPeers"/>.</summary>
     public int NumOutboundPeers => Peers.Count(p => p.IsOutbound && !p.IsUnconditional);
 
-    /// <summary>Raised by <see cref="MarkPeerAsGood"/>; the PEX reactor moves the peer's address to its book's old table.</summary>
-    public event Action<IPeer>? PeerMarkedGood;
+    /// <summary>Raised by <see cref="MarkPeerAsGood"/>; the PEX reactor moves the peer's address to its book's old table.
+    /// The sender is this Switch.</summary>
+    public event EventHandler<PeerMarkedGoodEventArgs>? PeerMarkedGood;
 
     /// <summary>
     /// Reports that <paramref name="peer"/> has been useful (CometBFT's <c>MarkPeerAsGood</c>; its consensus reactor
@@ -42,7 +43,7 @@ public sealed partial class Switch
     public void MarkPeerAsGood(IPeer peer)
     {
         ArgumentNullException.ThrowIfNull(peer);
-        PeerMarkedGood?.Invoke(peer);
+        PeerMarkedGood?.Invoke(this, new PeerMarkedGoodEventArgs(peer));
     }
 
     /// <summary>True when <paramref name="id"/> is one of the configured private peers.</summary>

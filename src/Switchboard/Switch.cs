@@ -36,12 +36,28 @@ public sealed partial class Switch : IAsyncDisposable
     private ConnectionHeartbeat? _heartbeat;
     private Task? _acceptLoop;
     private int _state; // 0 created, 1 started, 2 stopping/stopped
+    // SwitchOptions.AllowDuplicateIp or the transport's: either one allows it for the whole node.
+    private readonly bool _allowDuplicateIp;
 
     /// <summary>Creates a switch over <paramref name="transport"/>, identified by <paramref name="nodeKey"/>.</summary>
     public Switch(ITransport transport, NodeKey nodeKey, SwitchOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
-        Options = options ?? new SwitchOptions();
-        Options.Validate();
+        ArgumentNullException.ThrowIfNull(transport);
+        options ??= new SwitchOptions();
+        options.Validate();
+        // One clock for the node: the Switch's flows to the connections and the transport unless they have their own.
+        if (!ReferenceEquals(options.TimeProvider, TimeProvider.System) && ReferenceEquals(options.Connection.TimeProvider, TimeProvider.System))
+            options = options with { Connection = options.Connection with { TimeProvider = options.TimeProvider } };
+        Options = options;
+        if (transport is ICoreTransport core)
+        {
+            core.Core.AdoptSwitchDefaults(options.TimeProvider, options.AllowDuplicateIp);
+            _allowDuplicateIp = core.Core.AllowDuplicateIp;
+        }
+        else
+        {
+            _allowDuplicateIp = options.AllowDuplicateIp;
+        }
         _transport = transport;
         _nodeKey = nodeKey;
         LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
@@ -125,6 +141,8 @@ public sealed partial class Switch : IAsyncDisposable
     public IReadOnlyList<Reactor> Reactors => _reactors.Select(r => r.Reactor).ToList();
 
     /// <summary>Peer events (added, removed, messages dropped) from now on, in order, until the switch stops.</summary>
+    /// <remarks>Peers connected before the call are not replayed: to start from the current state, call this first and
+    /// then read <see cref="Peers"/> (a peer that connects in between appears in both).</remarks>
     public IAsyncEnumerable<PeerEvent> WatchPeersAsync(CancellationToken cancellationToken = default)
     {
         var sub = new PeerEventSubscription();

@@ -69,7 +69,9 @@ public sealed record SwitchOptions
     /// <summary>IDs whose addresses (and addresses learned from them) are never gossiped or stored.</summary>
     public IReadOnlyCollection<NodeId> PrivatePeerIds { get; init; } = [];
 
-    /// <summary>Allow several peers with one IP address. Default false (CometBFT's <c>allow_duplicate_ip</c>).</summary>
+    /// <summary>Allow several peers with one IP address. Default false (CometBFT's <c>allow_duplicate_ip</c>). Setting it
+    /// here is enough: the Switch applies it to its transport too (as does <see cref="Transport.TransportOptions.AllowDuplicateIp"/>
+    /// to the Switch: either one allows it for the node).</summary>
     public bool AllowDuplicateIp { get; init; }
 
     /// <summary>Persistent-peer redial schedule.</summary>
@@ -102,7 +104,11 @@ public sealed record SwitchOptions
     /// <summary>Settings for every peer's MConnection.</summary>
     public MConnectionOptions Connection { get; init; } = new();
 
-    /// <summary>Clock for reconnect waits and jitter (the connection's clock is in <see cref="Connection"/>).</summary>
+    /// <summary>
+    /// The node's clock: reconnect waits and jitter, and — unless they set their own (anything other than
+    /// <see cref="TimeProvider.System"/>) — every connection's timers (<see cref="MConnectionOptions.TimeProvider"/>)
+    /// and the transport's timeouts (<see cref="Transport.TransportOptions.TimeProvider"/>). Setting one clock here is enough.
+    /// </summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>Source of jitter; tests pass a seeded one.</summary>

@@ -4,8 +4,10 @@ using Org.BouncyCastle.Math.EC.Rfc8032;
 namespace Switchboard.Crypto;
 
 /// <summary>
-/// Pure Ed25519 (RFC 8032) for node keys and the handshake signature. The BCL has no Ed25519, so this seam
-/// wraps BouncyCastle. Private seeds are copied into temporary arrays only for the call and cleared after.
+/// Pure Ed25519 (RFC 8032) for node keys and the handshake signature. The BCL has no Ed25519: this seam uses
+/// libsodium (<see cref="Sodium"/>) where it loads and BouncyCastle otherwise. Both sign deterministically, so they
+/// produce the same signatures; what <see cref="Verify"/> accepts is fixed by the checks here, which are stricter
+/// than either library needs, so it is the same with both. Temporary copies of private keys are cleared after use.
 /// </summary>
 internal static class Ed25519Signer
 {
@@ -23,17 +25,10 @@ internal static class Ed25519Signer
     {
         Check(seed.Length, SeedSize, nameof(seed));
         Check(publicKey.Length, PublicKeySize, nameof(publicKey));
-        var sk = seed.ToArray();
-        var pk = new byte[PublicKeySize];
-        try
-        {
-            Ed25519.GeneratePublicKey(sk, 0, pk, 0);
-            pk.CopyTo(publicKey);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(sk);
-        }
+        if (Sodium.IsAvailable)
+            Native.PublicKeyFromSeed(seed, publicKey);
+        else
+            Managed.PublicKeyFromSeed(seed, publicKey);
     }
 
     /// <summary>Signs <paramref name="message"/> with the key (<paramref name="seed"/>, <paramref name="publicKey"/>).</summary>
@@ -42,25 +37,17 @@ internal static class Ed25519Signer
         Check(seed.Length, SeedSize, nameof(seed));
         Check(publicKey.Length, PublicKeySize, nameof(publicKey));
         Check(signature.Length, SignatureSize, nameof(signature));
-        var sk = seed.ToArray();
-        var pk = publicKey.ToArray();
-        var m = message.ToArray();
-        var sig = new byte[SignatureSize];
-        try
-        {
-            Ed25519.Sign(sk, 0, pk, 0, m, 0, m.Length, sig, 0);
-            sig.CopyTo(signature);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(sk);
-        }
+        if (Sodium.IsAvailable)
+            Native.Sign(seed, publicKey, message, signature);
+        else
+            Managed.Sign(seed, publicKey, message, signature);
     }
 
     /// <summary>
-    /// Verifies a signature. Malformed keys or signatures (wrong length, not on the curve, non-canonical S)
-    /// return false rather than throwing: everything here comes from a peer. So do a public key or an R of small
-    /// order (<see cref="HasSmallOrder"/>), which BouncyCastle's RFC 8032 check would accept.
+    /// Verifies a signature (cofactorless: [S]B = R + [k]A, with R compared as an encoding). Malformed keys or
+    /// signatures (wrong length, not on the curve, non-canonical y or S) return false rather than throwing:
+    /// everything here comes from a peer. So do a public key or an R of small order (<see cref="HasSmallOrder"/>),
+    /// which RFC 8032's check alone would accept.
     /// </summary>
     public static bool Verify(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
     {
@@ -68,14 +55,81 @@ internal static class Ed25519Signer
             return false;
         if (HasSmallOrder(publicKey) || HasSmallOrder(signature[..PublicKeySize]))
             return false;
-        try
+        return Sodium.IsAvailable ? Native.Verify(publicKey, message, signature) : Managed.Verify(publicKey, message, signature);
+    }
+
+    /// <summary>libsodium. Internal so the tests can hold it against <see cref="Managed"/>.</summary>
+    internal static class Native
+    {
+        public static void PublicKeyFromSeed(ReadOnlySpan<byte> seed, Span<byte> publicKey)
         {
-            return Ed25519.Verify(signature.ToArray(), 0, publicKey.ToArray(), 0, message.ToArray(), 0, message.Length);
+            Span<byte> sk = stackalloc byte[SeedSize + PublicKeySize];
+            try
+            {
+                if (Sodium.crypto_sign_ed25519_seed_keypair(publicKey, sk, seed) != 0)
+                    throw new CryptographicException("Ed25519 key derivation failed");
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(sk);
+            }
         }
-        catch (ArgumentException)
+
+        public static void Sign(ReadOnlySpan<byte> seed, ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> message, Span<byte> signature)
         {
-            // BouncyCastle throws for some malformed encodings instead of returning false.
-            return false;
+            // libsodium's secret key is Go's layout, seed ‖ public key; it hashes the public key half as given, as
+            // BouncyCastle does with its separate argument.
+            Span<byte> sk = stackalloc byte[SeedSize + PublicKeySize];
+            try
+            {
+                seed.CopyTo(sk);
+                publicKey.CopyTo(sk[SeedSize..]);
+                if (Sodium.crypto_sign_ed25519_detached(signature, out _, message, (ulong)message.Length, sk) != 0)
+                    throw new CryptographicException("Ed25519 signing failed");
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(sk);
+            }
+        }
+
+        /// <summary>
+        /// libsodium's own checks (S &lt; L, R and A not of small order, A canonical and on the curve) are the ones
+        /// <see cref="Ed25519Signer.Verify"/> makes or BouncyCastle makes; the equation is the same cofactorless one.
+        /// </summary>
+        public static bool Verify(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature) =>
+            Sodium.crypto_sign_ed25519_verify_detached(signature, message, (ulong)message.Length, publicKey) == 0;
+    }
+
+    /// <summary>BouncyCastle, the fallback where libsodium does not load. Internal for the tests.</summary>
+    internal static class Managed
+    {
+        public static void PublicKeyFromSeed(ReadOnlySpan<byte> seed, Span<byte> publicKey) =>
+            Ed25519.GeneratePublicKey(seed, publicKey);
+
+        public static void Sign(ReadOnlySpan<byte> seed, ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> message, Span<byte> signature) =>
+            Ed25519.Sign(seed, publicKey, message, signature);
+
+        /// <summary>
+        /// BouncyCastle 2.x verifies cofactored ([8][S]B = [8]R + [8][k]A), unlike libsodium and the Portable.BouncyCastle
+        /// 1.8 this library used before, which check [S]B = R + [k]A exactly; the two differ only when A or R has a
+        /// torsion component, which an honest key or signature never has. So BouncyCastle decides when both are in the
+        /// prime-order subgroup (there the two equations are equivalent: the difference of the sides lies in that
+        /// subgroup, where [8]D = 0 forces D = 0), and <see cref="Ed25519Cofactorless"/> decides the rest.
+        /// </summary>
+        public static bool Verify(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
+        {
+            try
+            {
+                if (!Ed25519.ValidatePublicKeyFull(publicKey) || !Ed25519.ValidatePublicKeyFull(signature[..PublicKeySize]))
+                    return Ed25519Cofactorless.Verify(publicKey, message, signature);
+                return Ed25519.Verify(signature, publicKey, message);
+            }
+            catch (ArgumentException)
+            {
+                // BouncyCastle throws for some malformed encodings instead of returning false.
+                return false;
+            }
         }
     }
 

@@ -4,7 +4,7 @@ using System.Net;
 namespace Switchboard.Nat;
 
 /// <summary>Settings for <see cref="NatProbe.RunAsync"/>.</summary>
-public sealed record NatProbeOptions
+internal sealed record NatProbeOptions
 {
     /// <summary>Protocols to probe (concurrently). Default both.</summary>
     public IReadOnlyList<NatProtocol> Protocols { get; init; } = [NatProtocol.NatPmp, NatProtocol.Upnp];
@@ -53,7 +53,7 @@ public sealed record NatProbeOptions
 }
 
 /// <summary>Diagnoses the NAT situation: which gateways answer, what they report, whether a mapping can be made.</summary>
-public static class NatProbe
+internal static class NatProbe
 {
     /// <summary>16: more UPnP gateways than this on one LAN is hostile; the rest are not described.</summary>
     private const int MaxGateways = 16;

@@ -7,7 +7,7 @@ namespace Switchboard.Nat;
 
 /// <summary>The result of <see cref="NatProbe.RunAsync"/>: what answered, what it said, and how long it took.</summary>
 /// <remarks>Serializable with System.Text.Json (<see cref="ToJson"/> / <see cref="FromJson"/>); addresses are strings, times are milliseconds.</remarks>
-public sealed record NatProbeReport
+internal sealed record NatProbeReport
 {
     /// <summary>When the probe started (UTC).</summary>
     public DateTimeOffset StartedAt { get; init; }
@@ -88,7 +88,7 @@ public sealed record NatProbeReport
 }
 
 /// <summary>One UPnP gateway found by the probe.</summary>
-public sealed record UpnpGatewayReport
+internal sealed record UpnpGatewayReport
 {
     /// <summary>The SSDP LOCATION (description URL).</summary>
     public string Location { get; init; } = "";
@@ -131,7 +131,7 @@ public sealed record UpnpGatewayReport
 }
 
 /// <summary>The NAT-PMP part of the probe.</summary>
-public sealed record NatPmpReport
+internal sealed record NatPmpReport
 {
     /// <summary>The gateway asked (configured or the default gateway); null when there is no default gateway.</summary>
     public string? Gateway { get; init; }
@@ -156,7 +156,7 @@ public sealed record NatPmpReport
 }
 
 /// <summary>A test mapping added and removed by the probe.</summary>
-public sealed record MappingTestReport
+internal sealed record MappingTestReport
 {
     /// <summary>The internal TCP port mapped (nothing needs to listen on it).</summary>
     public int InternalPort { get; init; }

@@ -161,20 +161,20 @@ public sealed partial class AddrBook : IAsyncDisposable
     }
 
     /// <summary>A snapshot of the entry for <paramref name="id"/> (banned ones too), or null.</summary>
-    public AddrBookEntry? GetEntry(NodeId id)
+    internal AddrBookEntry? GetEntry(NodeId id)
     {
         lock (_gate)
             return _lookup.TryGetValue(id, out var ka) ? ka.Snapshot() : _bad.TryGetValue(id, out var b) ? b.Snapshot() : null;
     }
 
     /// <summary>Snapshots of every entry (not banned ones).</summary>
-    public IReadOnlyList<AddrBookEntry> GetEntries()
+    internal IReadOnlyList<AddrBookEntry> GetEntries()
     {
         lock (_gate) return _lookup.Values.Select(k => k.Snapshot()).ToList();
     }
 
     /// <summary>Snapshots of the banned entries.</summary>
-    public IReadOnlyList<AddrBookEntry> GetBans()
+    internal IReadOnlyList<AddrBookEntry> GetBans()
     {
         lock (_gate) return _bad.Values.Select(k => k.Snapshot()).ToList();
     }

@@ -4,7 +4,7 @@ using Switchboard.Peers;
 namespace Switchboard.Pex;
 
 /// <summary>Which table an address-book entry lives in (CometBFT's bucket type byte: new = 1, old = 2).</summary>
-public enum BucketType : byte
+internal enum BucketType : byte
 {
     /// <summary>Learned but never proven good.</summary>
     New = 1,
@@ -21,7 +21,7 @@ public enum BucketType : byte
 /// <param name="LastAttempt">Last dial attempt (or when it was added).</param>
 /// <param name="LastSuccess">Last time it was marked good; <see cref="DateTimeOffset.MinValue"/> if never.</param>
 /// <param name="BannedUntil">End of the ban, for banned entries; <see cref="DateTimeOffset.MinValue"/> otherwise.</param>
-public sealed record AddrBookEntry(NetAddress Address, NetAddress Source, BucketType Type, IReadOnlyList<int> Buckets,
+internal sealed record AddrBookEntry(NetAddress Address, NetAddress Source, BucketType Type, IReadOnlyList<int> Buckets,
     int Attempts, DateTimeOffset LastAttempt, DateTimeOffset LastSuccess, DateTimeOffset BannedUntil);
 
 /// <summary>One entry of the book (CometBFT's knownAddress). Guarded by the book's lock.</summary>

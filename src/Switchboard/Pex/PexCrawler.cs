@@ -12,7 +12,7 @@ using Switchboard.Transport;
 namespace Switchboard.Pex;
 
 /// <summary>Settings of a <see cref="PexCrawler"/>.</summary>
-public sealed record CrawlerOptions
+internal sealed record CrawlerOptions
 {
     /// <summary>Most nodes dialed (seeds included). Default 1000.</summary>
     public int MaxNodes { get; init; } = 1000;
@@ -58,28 +58,28 @@ public sealed record CrawlerOptions
 /// <param name="AddressesReturned">Addresses in its PEX answer (0 if none came).</param>
 /// <param name="Error">Why it is unreachable, or why it did not answer; null for a full success.</param>
 /// <param name="Elapsed">Time from dialing to the end of the visit.</param>
-public sealed record CrawledNode(NodeId Id, NetAddress? Address, bool Reachable, string? Moniker, string? Version,
+internal sealed record CrawledNode(NodeId Id, NetAddress? Address, bool Reachable, string? Moniker, string? Version,
     string? Network, string? ListenAddr, IReadOnlyList<byte> Channels, int AddressesReturned, string? Error, TimeSpan Elapsed);
 
 /// <summary>Progress of a crawl.</summary>
-public abstract record CrawlEvent;
+internal abstract record CrawlEvent;
 
 /// <summary>An address not seen before was learned from <paramref name="From"/> (queued for a visit when <paramref name="Queued"/>).</summary>
 /// <param name="Address">The new address.</param>
 /// <param name="From">The node that reported it.</param>
 /// <param name="Queued">False when the node limit is reached or the address is not dialable (non-routable).</param>
-public sealed record NodeDiscovered(NetAddress Address, NodeId From, bool Queued) : CrawlEvent;
+internal sealed record NodeDiscovered(NetAddress Address, NodeId From, bool Queued) : CrawlEvent;
 
 /// <summary>A node was visited.</summary>
 /// <param name="Node">The result.</param>
-public sealed record NodeVisited(CrawledNode Node) : CrawlEvent;
+internal sealed record NodeVisited(CrawledNode Node) : CrawlEvent;
 
 /// <summary>The outcome of a crawl.</summary>
 /// <param name="Nodes">Every node dialed, in visit order.</param>
 /// <param name="Discovered">Distinct node IDs learned (seeds included).</param>
 /// <param name="TimedOut">The crawl stopped at <see cref="CrawlerOptions.Timeout"/>.</param>
 /// <param name="LimitReached">Addresses were left unvisited because of <see cref="CrawlerOptions.MaxNodes"/>.</param>
-public sealed record CrawlResult(IReadOnlyList<CrawledNode> Nodes, int Discovered, bool TimedOut, bool LimitReached);
+internal sealed record CrawlResult(IReadOnlyList<CrawledNode> Nodes, int Discovered, bool TimedOut, bool LimitReached);
 
 /// <summary>
 /// Walks a network by PEX without joining it: dials the seeds, asks each node for addresses, records its NodeInfo,
@@ -87,7 +87,7 @@ public sealed record CrawlResult(IReadOnlyList<CrawledNode> Nodes, int Discovere
 /// switch that does not listen (or use <see cref="RunAsync"/>), start the switch, then call <see cref="CrawlAsync"/>.
 /// The switch's network (chain ID) must match the crawled nodes'. It never answers PEX requests.
 /// </summary>
-public sealed class PexCrawler : Reactor
+internal sealed class PexCrawler : Reactor
 {
     // 100,000: bound on distinct IDs remembered, whatever the nodes report.
     private const int MaxKnown = 100_000;

@@ -158,7 +158,7 @@ public sealed partial class PexReactor : Reactor
         await Book.StopAsync().ConfigureAwait(false);
     }
 
-    private void OnPeerMarkedGood(IPeer peer) => Book.MarkGood(peer.Id);
+    private void OnPeerMarkedGood(object? sender, PeerMarkedGoodEventArgs e) => Book.MarkGood(e.Peer.Id);
 
     // Persistent peers go into the book with our own address as the source (CometBFT's node does this at start);
     // names are resolved in the background so a slow resolver never delays the start.

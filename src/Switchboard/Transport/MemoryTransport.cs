@@ -48,12 +48,14 @@ public sealed class MemoryNetwork
 }
 
 /// <summary>A transport whose connections are in-memory pipes inside one <see cref="MemoryNetwork"/>.</summary>
-public sealed class MemoryTransport : ITransport
+public sealed class MemoryTransport : ITransport, ICoreTransport
 {
     private readonly MemoryNetwork _network;
     private readonly NodeKey _nodeKey;
     private readonly IPAddress _ip;
     private readonly TransportCore _core;
+
+    TransportCore ICoreTransport.Core => _core;
     private readonly Channel<(Stream Stream, IPEndPoint Remote)> _pending =
         Channel.CreateBounded<(Stream, IPEndPoint)>(new BoundedChannelOptions(128) { FullMode = BoundedChannelFullMode.Wait });
     private IPEndPoint? _endpoint;

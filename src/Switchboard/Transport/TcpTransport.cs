@@ -8,9 +8,11 @@ using Switchboard.Peers;
 namespace Switchboard.Transport;
 
 /// <summary>TCP transport: listens with an accept limit, dials with a timeout, upgrades every connection.</summary>
-public sealed class TcpTransport : ITransport
+public sealed class TcpTransport : ITransport, ICoreTransport
 {
     private readonly TransportCore _core;
+
+    TransportCore ICoreTransport.Core => _core;
     private readonly NodeKey _nodeKey;
     private readonly ILogger _logger;
     private Socket? _listener;

@@ -8,6 +8,12 @@ using Switchboard.Peers;
 
 namespace Switchboard.Transport;
 
+/// <summary>The transports built on <see cref="TransportCore"/>, so a Switch can give them its clock and duplicate-IP rule.</summary>
+internal interface ICoreTransport
+{
+    TransportCore Core { get; }
+}
+
 /// <summary>
 /// Everything TCP and in-memory transports share: the connection set and its filters, the accept slots, the
 /// upgrade (SecretConnection → dialed-ID check → NodeInfo exchange → checks) under one deadline, and the queue of
@@ -36,7 +42,10 @@ internal sealed class TransportCore : IAsyncDisposable
     // under a flood of connections.
     private const int RefusalLogBurst = 10;
     private static readonly TimeSpan RefusalLogPeriod = TimeSpan.FromMinutes(1);
-    private readonly LogRateLimiter _refusalLog;
+    private LogRateLimiter _refusalLog;
+    // The clock and duplicate-IP rule in force: the options' own, or the Switch's (AdoptSwitchDefaults).
+    private TimeProvider _clock;
+    private bool _allowDuplicateIp;
 
     public TransportCore(NodeKey nodeKey, TransportOptions options, ILogger? logger)
     {
@@ -45,11 +54,35 @@ internal sealed class TransportCore : IAsyncDisposable
         Options = options;
         _logger = logger ?? NullLogger.Instance;
         _inboundSlots = new SemaphoreSlim(options.MaxIncomingConnections, options.MaxIncomingConnections);
-        _refusalLog = new LogRateLimiter(RefusalLogBurst, RefusalLogPeriod, options.TimeProvider);
+        _clock = options.TimeProvider;
+        _allowDuplicateIp = options.AllowDuplicateIp;
+        _refusalLog = new LogRateLimiter(RefusalLogBurst, RefusalLogPeriod, _clock);
         _handshakes = new Internal.BackgroundTasks(ex => TransportLog.UpgradeFailed(_logger, ex));
     }
 
     public TransportOptions Options { get; }
+
+    /// <summary>The clock of every timeout: the options' own or the Switch's.</summary>
+    public TimeProvider Clock => _clock;
+
+    /// <summary>Whether several connections from one IP are allowed: the options' setting or the Switch's.</summary>
+    public bool AllowDuplicateIp => Volatile.Read(ref _allowDuplicateIp);
+
+    /// <summary>
+    /// Called by the Switch that owns this transport, before it starts: one clock and one duplicate-IP setting for
+    /// the node. The Switch's clock applies unless the transport's options set one (anything but
+    /// <see cref="TimeProvider.System"/>); the duplicate-IP rule is allowed when either allows it.
+    /// </summary>
+    public void AdoptSwitchDefaults(TimeProvider clock, bool allowDuplicateIp)
+    {
+        ArgumentNullException.ThrowIfNull(clock);
+        if (ReferenceEquals(Options.TimeProvider, TimeProvider.System) && !ReferenceEquals(clock, _clock))
+        {
+            _clock = clock;
+            _refusalLog = new LogRateLimiter(RefusalLogBurst, RefusalLogPeriod, clock);
+        }
+        if (allowDuplicateIp) Volatile.Write(ref _allowDuplicateIp, true);
+    }
 
     /// <summary>Our NodeInfo. A Switch learns its bound port only after listening, so an inbound upgrade that starts
     /// before this is set waits for it (under the handshake deadline) instead of failing.</summary>
@@ -172,7 +205,7 @@ internal sealed class TransportCore : IAsyncDisposable
         Stream? raw = null;
         try
         {
-            using (var dialTimeout = new CancellationTokenSource(Options.DialTimeout, Options.TimeProvider))
+            using (var dialTimeout = new CancellationTokenSource(Options.DialTimeout, _clock))
             using (var dialToken = CancellationTokenSource.CreateLinkedTokenSource(linked.Token, dialTimeout.Token))
             {
                 try
@@ -199,7 +232,7 @@ internal sealed class TransportCore : IAsyncDisposable
     /// <summary>The upgrade of CometBFT's transport, every step under one HandshakeTimeout.</summary>
     private async Task<(SecretConnection Secret, NodeInfo Info)> UpgradeAsync(Stream raw, NodeId? dialedId, CancellationToken cancellationToken)
     {
-        using var timeout = new CancellationTokenSource(Options.HandshakeTimeout, Options.TimeProvider);
+        using var timeout = new CancellationTokenSource(Options.HandshakeTimeout, _clock);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         SecretConnection? secret = null;
         try
@@ -243,7 +276,7 @@ internal sealed class TransportCore : IAsyncDisposable
     private string? FilterReasonLocked(IPEndPoint remote, ConnState state)
     {
         if (_connections.ContainsKey(remote)) return $"duplicate connection to {remote}";
-        if (Options.AllowDuplicateIp) return null;
+        if (AllowDuplicateIp) return null;
         // Outbound dials still in progress do not count: when two nodes dial each other at the same moment both
         // handshakes must be allowed to finish so the Switch can keep exactly one by the deterministic tie-break,
         // instead of both sides refusing each other (CometBFT's behaviour, PROTOCOL.md 5.4).
@@ -256,7 +289,7 @@ internal sealed class TransportCore : IAsyncDisposable
     private async Task RunCallerFiltersAsync(IPEndPoint remote, CancellationToken cancellationToken)
     {
         if (Options.Filters.Count == 0) return;
-        using var timeout = new CancellationTokenSource(Options.FilterTimeout, Options.TimeProvider);
+        using var timeout = new CancellationTokenSource(Options.FilterTimeout, _clock);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         var checks = Options.Filters.Select(f => f(remote, linked.Token).AsTask()).ToArray();
         string?[] reasons;

@@ -21,7 +21,8 @@ public sealed record TransportOptions
     /// </summary>
     public int MaxIncomingConnections { get; init; } = 50;
 
-    /// <summary>Allow several connections from one IP address. Default false (CometBFT's <c>allow_duplicate_ip</c>).</summary>
+    /// <summary>Allow several connections from one IP address. Default false (CometBFT's <c>allow_duplicate_ip</c>). A Switch
+    /// whose <see cref="SwitchOptions.AllowDuplicateIp"/> is set allows it on its transport too.</summary>
     public bool AllowDuplicateIp { get; init; }
 
     /// <summary>Caller-supplied filters, run in parallel with <see cref="FilterTimeout"/>.</summary>
@@ -30,7 +31,8 @@ public sealed record TransportOptions
     /// <summary>Limit for the filters. Default 5 s as CometBFT.</summary>
     public TimeSpan FilterTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Clock for every timeout.</summary>
+    /// <summary>Clock for every timeout. Left at <see cref="TimeProvider.System"/>, a Switch over this transport gives it
+    /// <see cref="SwitchOptions.TimeProvider"/>.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>Throws <see cref="ArgumentException"/> when a setting is out of range.</summary>

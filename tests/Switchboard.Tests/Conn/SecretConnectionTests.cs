@@ -459,7 +459,7 @@ public class SecretConnectionHandshakeTests
         SmallOrderAsync(PeerBytes(c =>
         {
             var trivial = Ed25519Reference.Signature(IdentityPoint, 0); // R = identity, S = 0: "signs" every challenge
-            Assert.True(Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.Verify(trivial, 0, IdentityPoint, 0, c, 0, c.Length),
+            Assert.True(Ed25519Reference.VerifiesCofactorless(IdentityPoint, c, trivial),
                 "precondition: without the small-order check this handshake would succeed");
             return Auth(Ed(IdentityPoint), trivial);
         }), "public key 0100000000000000000000000000000000000000000000000000000000000000 is a point of small order");
@@ -472,7 +472,7 @@ public class SecretConnectionHandshakeTests
         {
             var publicKey = Convert.FromHexString(key);
             var forged = Ed25519Reference.ForgeForSmallOrderKey(publicKey, c);
-            Assert.True(Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.Verify(forged, 0, publicKey, 0, c, 0, c.Length),
+            Assert.True(Ed25519Reference.VerifiesCofactorless(publicKey, c, forged),
                 "precondition: without the small-order check this handshake would succeed");
             return Auth(Ed(publicKey), forged);
         }), "is a point of small order");
@@ -492,7 +492,7 @@ public class SecretConnectionHandshakeTests
             var seed = Enumerable.Range(0x20, 32).Select(i => (byte)i).ToArray();
             var k = Ed25519Reference.Challenge(IdentityPoint, PeerKey.PublicKey.Span, c);
             var sig = Ed25519Reference.Signature(IdentityPoint, k * Ed25519Reference.SecretScalar(seed));
-            Assert.True(Org.BouncyCastle.Math.EC.Rfc8032.Ed25519.Verify(sig, 0, PeerKey.PublicKey.ToArray(), 0, c, 0, c.Length),
+            Assert.True(Ed25519Reference.VerifiesCofactorless(PeerKey.PublicKey.Span, c, sig),
                 "precondition: without the small-order check this handshake would succeed");
             return Auth(Ed(PeerKey.PublicKey.Span), sig);
         }), "R of the remote's challenge signature is a point of small order");

@@ -5,7 +5,7 @@ namespace Switchboard.Tests.Crypto;
 
 /// <summary>
 /// Textbook Ed25519 curve arithmetic (RFC 8032 section 5.1) on <see cref="BigInteger"/>, affine coordinates, for
-/// tests only: slow, not constant time, and independent of the BouncyCastle code the library uses, so tests can
+/// tests only: slow, not constant time, and independent of the libsodium and BouncyCastle code the library uses, so tests can
 /// build points and signatures the library must refuse and check its small-order list against the curve itself.
 /// </summary>
 internal static class Ed25519Reference
@@ -167,5 +167,44 @@ internal static class Ed25519Reference
             }
         }
         throw new InvalidOperationException("no forgery found");
+    }
+
+    /// <summary>
+    /// RFC 8032 section 5.1.7 verification alone, cofactorless: A and R decode strictly (y &lt; p, no "−0" x), S &lt; L,
+    /// and [S]B = R + [k]A. No small-order check: this is the equation a forgery for a small-order key satisfies.
+    /// </summary>
+    public static bool VerifiesCofactorless(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
+    {
+        if (publicKey.Length != 32 || signature.Length != 64) return false;
+        var s = new BigInteger(signature[32..], isUnsigned: true, isBigEndian: false);
+        if (s >= L) return false;
+        if (DecodeStrict(publicKey) is not { } a || DecodeStrict(signature[..32]) is not { } r) return false;
+        var k = Challenge(signature[..32], publicKey, message);
+        return Multiply(s, B) == Add(r, Multiply(k, a));
+    }
+
+    /// <summary>RFC 8032 section 5.1.3 decoding: null for y ≥ p, for a y on no point, and for x = 0 with the sign bit set.</summary>
+    public static (BigInteger X, BigInteger Y)? DecodeStrict(ReadOnlySpan<byte> encoded)
+    {
+        var bytes = encoded.ToArray();
+        var sign = bytes[31] >> 7;
+        bytes[31] &= 0x7F;
+        var y = new BigInteger(bytes, isUnsigned: true, isBigEndian: false);
+        if (y >= P) return null;
+        if (RecoverX(y, sign) is not { } x) return null;
+        if (x == 0 && sign == 1) return null;
+        return (x, y);
+    }
+
+    /// <summary>
+    /// R ‖ S for the secret scalar <paramref name="a"/> and the nonce point [<paramref name="r"/>]B + <paramref name="rOffset"/>,
+    /// hashed with the given public key bytes (which need not be [a]B): S = r + k·a mod L.
+    /// </summary>
+    public static byte[] SignWith(BigInteger a, BigInteger r, (BigInteger X, BigInteger Y) rOffset, ReadOnlySpan<byte> publicKey,
+        ReadOnlySpan<byte> message)
+    {
+        var encodedR = Encode(Add(Multiply(r, B), rOffset));
+        var k = Challenge(encodedR, publicKey, message);
+        return Signature(encodedR, r + k * a);
     }
 }

@@ -146,7 +146,7 @@ public class SwitchTests
         var t = kind.Create(key, new Transport.TransportOptions { AllowDuplicateIp = true }, ip);
         var sw = new Switch(t, key, options);
         sw.OpenChannel(Channels.Make(0x50));
-        var endpoint = kind is TcpKind ? new IPEndPoint(IPAddress.Loopback, address.Port) : new IPEndPoint(ip, address.Port);
+        var endpoint = kind.SharesIp ? new IPEndPoint(IPAddress.Loopback, address.Port) : new IPEndPoint(ip, address.Port);
         await sw.StartAsync(endpoint);
         return new TestNode { Key = key, Switch = sw };
     }

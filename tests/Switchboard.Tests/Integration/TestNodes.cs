@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Sockets;
 using Switchboard.Conn;
 using Switchboard.Crypto;
 using Switchboard.Peers;
@@ -23,7 +24,7 @@ public abstract class TransportKind
 
     public override string ToString() => Name;
 
-    public static TheoryData<TransportKind> All => [new TcpKind(), new MemoryKind()];
+    public static TheoryData<TransportKind> All => [new TcpKind(), new MemoryKind(), new StreamKind()];
 }
 
 public sealed class TcpKind : TransportKind
@@ -42,6 +43,60 @@ public sealed class MemoryKind : TransportKind
     public override bool SharesIp => false;
     public override ITransport Create(NodeKey key, TransportOptions options, IPAddress? ip = null) =>
         _network.CreateTransport(key, ip, options);
+}
+
+/// <summary>
+/// A transport written outside the library on the public <see cref="StreamTransport"/> seam: it supplies plain
+/// loopback sockets, the library does the whole upgrade. Running the compliance suite on it proves the seam
+/// gives a third-party transport the same behaviour as ours.
+/// </summary>
+public sealed class StreamKind : TransportKind
+{
+    public override string Name => "stream (third-party seam)";
+    public override IPEndPoint ListenEndpoint => new(IPAddress.Loopback, 0);
+    public override bool SharesIp => true;
+    public override ITransport Create(NodeKey key, TransportOptions options, IPAddress? ip = null) => new SocketStreamTransport(key, options);
+
+    private sealed class SocketStreamTransport(NodeKey key, TransportOptions options) : StreamTransport(key, options)
+    {
+        private Socket? _listener;
+
+        protected override ValueTask<IPEndPoint> BindAsync(IPEndPoint endpoint, CancellationToken cancellationToken)
+        {
+            var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(endpoint);
+            socket.Listen(128);
+            _listener = socket;
+            return ValueTask.FromResult((IPEndPoint)socket.LocalEndPoint!);
+        }
+
+        protected override async ValueTask<(Stream Stream, IPEndPoint Remote)> AcceptStreamAsync(CancellationToken cancellationToken)
+        {
+            var socket = await _listener!.AcceptAsync(cancellationToken);
+            return (new NetworkStream(socket, ownsSocket: true), (IPEndPoint)socket.RemoteEndPoint!);
+        }
+
+        protected override async ValueTask<Stream> ConnectStreamAsync(IPEndPoint remote, CancellationToken cancellationToken)
+        {
+            var socket = new Socket(remote.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                await socket.ConnectAsync(remote, cancellationToken);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+
+        protected override ValueTask CloseListenerAsync()
+        {
+            _listener?.Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
 }
 
 /// <summary>A reactor that records what it sees.</summary>

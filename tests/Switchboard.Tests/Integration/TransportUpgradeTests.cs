@@ -91,8 +91,7 @@ public class TransportUpgradeTests
 
     private static int PendingUpgrades(ITransport transport) => transport switch
     {
-        TcpTransport t => t.PendingUpgrades,
-        MemoryTransport m => m.PendingUpgrades,
+        ICoreTransport t => t.Core.PendingUpgrades,
         _ => throw new ArgumentException("unknown transport"),
     };
 }

@@ -2,9 +2,12 @@ using System.Collections.Concurrent;
 using System.Net;
 using Switchboard.Conn;
 using Switchboard.Crypto;
+using Switchboard.Peers;
 using Switchboard.Transport;
 
-namespace Switchboard.Peers;
+// In the root namespace with the Switch that owns it, not in Peers: the peer holds a TransportConnection, and
+// Transport already depends on Peers (NetAddress, NodeInfo), so Peers must not depend on Transport.
+namespace Switchboard;
 
 /// <summary>Lifecycle of a peer: Created → Running → Stopping → Stopped; never backwards.</summary>
 internal enum PeerState { Created, Running, Stopping, Stopped }
