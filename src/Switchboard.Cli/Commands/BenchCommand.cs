@@ -20,12 +20,12 @@ internal sealed record BenchLine(string Name, int MessageSize, long Bytes, doubl
 /// <summary>What <c>bench --json</c> prints.</summary>
 internal sealed record BenchReport(BenchLine RawTcp, BenchLine RawAead, IReadOnlyList<BenchLine> Stack,
     double LatencyP50Micros, double LatencyP99Micros, double RawTcpLatencyP50Micros, string AeadPath,
-    ManyPeersResult? ManyPeers, IdlePeersResult? IdlePeers)
+    ManyPeersResult? ManyPeers, IdlePeersResult? IdlePeers, HandshakeRateResult? Handshakes)
 {
-    public static BenchReport From(HarnessReport r, ManyPeersResult? many, IdlePeersResult? idle) =>
+    public static BenchReport From(HarnessReport r, ManyPeersResult? many, IdlePeersResult? idle, HandshakeRateResult? handshakes) =>
         new(BenchLine.From(r.RawTcp, r, false), BenchLine.From(r.RawAead, r, false),
         [.. r.Stack.Select(s => BenchLine.From(s, r, true))], r.LatencyP50Micros, r.LatencyP99Micros, r.RawTcpLatencyP50Micros, r.AeadPath,
-        many, idle);
+        many, idle, handshakes);
 }
 
 /// <summary>
@@ -44,9 +44,10 @@ internal static class BenchCommand
         var samples = new Option<int>("--latency-samples") { Description = "Round trips of 1 KiB measured for the latency line", DefaultValueFactory = _ => 2000 };
         var peers = new Option<int>("--peers") { Description = "Many-peers scenario: peers sending 256 B messages into one node at once (0: skip)", DefaultValueFactory = _ => 50 };
         var idlePeers = new Option<int>("--idle-peers") { Description = "Idle-peers scenario: encrypted idle peers connected to one node, RSS per peer (0: skip)", DefaultValueFactory = _ => 1000 };
+        var handshakes = new Option<int>("--handshakes") { Description = "Handshake-rate line: complete handshakes (SecretConnection + NodeInfo) over loopback TCP, 4 in flight (0: skip)", DefaultValueFactory = _ => 2000 };
         var json = CommandSupport.Json();
         var command = new Command("bench", "Measure throughput and latency of the full stack on loopback against raw TCP and raw AEAD (same run)");
-        foreach (var o in new Option[] { sizes, mb, samples, peers, idlePeers, json }) command.Options.Add(o);
+        foreach (var o in new Option[] { sizes, mb, samples, peers, idlePeers, handshakes, json }) command.Options.Add(o);
 
         CommandSupport.SetAction(command, environment, async context =>
         {
@@ -61,6 +62,8 @@ internal static class BenchCommand
             if (peerCount is < 0 or > 10_000) throw new ConfigException($"--peers: must be 0 to 10000 (got {peerCount})");
             var idleCount = context.Get(idlePeers);
             if (idleCount is < 0 or 1 or > 100_000) throw new ConfigException($"--idle-peers: must be 0 (skip) or 2 to 100000 (got {idleCount})");
+            var handshakeCount = context.Get(handshakes);
+            if (handshakeCount is < 0 or > 1_000_000) throw new ConfigException($"--handshakes: must be 0 to 1000000 (got {handshakeCount})");
 
             var options = new HarnessOptions(list, (long)megabytes << 20, latency);
             Action<string> progress = line => context.Error.WriteLine("bench: " + line);
@@ -71,8 +74,14 @@ internal static class BenchCommand
                 many = await ManyPeersScenario.RunAsync(new ManyPeersOptions(Peers: peerCount), progress, context.CancellationToken);
             if (idleCount > 0)
                 idle = await IdlePeersScenario.RunAsync(new IdlePeersOptions(Peers: idleCount), progress, context.CancellationToken);
-            report = report with { Extra = [.. new object?[] { many, idle }.OfType<object>().Select(o => o.ToString()!)] };
-            if (context.Get(json)) await context.Out.WriteLineAsync(JsonSerializer.Serialize(BenchReport.From(report, many, idle), CliJsonContext.Output.BenchReport));
+            HandshakeRateResult? rate = null;
+            if (handshakeCount > 0)
+            {
+                progress($"handshakes: {handshakeCount} over loopback TCP …");
+                rate = await HandshakeRate.MeasureAsync(new HandshakeRateOptions(handshakeCount, Network: HandshakeRateNetwork.Tcp), context.CancellationToken);
+            }
+            report = report with { Extra = [.. new object?[] { many, idle, rate }.OfType<object>().Select(o => o.ToString()!)] };
+            if (context.Get(json)) await context.Out.WriteLineAsync(JsonSerializer.Serialize(BenchReport.From(report, many, idle, rate), CliJsonContext.Output.BenchReport));
             else BenchView.Write(ViewOutput.For(context.Out, context.Environment.IsTerminal(context.Out)), report);
             return ExitCodes.Ok;
         });
