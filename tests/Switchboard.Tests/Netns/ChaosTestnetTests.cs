@@ -162,12 +162,17 @@ public sealed partial class ChaosTestnetTests(ITestOutputHelper output)
     [ChaosFact(NeedsSetpriv = true)]
     public void WithoutRoot_ItSaysWhyAndMakesNothing()
     {
-        var (file, args) = CliCommand();
+        var (file, built) = CliCommand();
         var home = Directory.CreateTempSubdirectory("switchboard-nobody-");
         try
         {
-            // nobody must be able to read the build output and write its own home.
+            // nobody must be able to read the build output and write its own home. The clone may sit in a folder only
+            // root can enter (mktemp -d is 0700), so the CLI's folder is copied into the home, readable by anyone.
             if (OperatingSystem.IsLinux()) File.SetUnixFileMode(home.FullName, (UnixFileMode)0x1FF);
+            var cli = Path.Combine(home.FullName, "cli");
+            if (OperatingSystem.IsWindows()) return; // setpriv (a precondition of this fact) is Linux-only
+            CopyReadable(Path.GetDirectoryName(built[0])!, cli);
+            var args = new[] { Path.Combine(cli, Path.GetFileName(built[0])) };
             var before = ChaosNetns.List();
             var env = new Dictionary<string, string> { ["HOME"] = home.FullName, ["DOTNET_CLI_HOME"] = home.FullName };
             var (code, stdout, stderr) = Shell.Run("/usr/bin/setpriv",
@@ -180,6 +185,22 @@ public sealed partial class ChaosTestnetTests(ITestOutputHelper output)
         finally
         {
             home.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Copies a build output folder to <paramref name="to"/>, every folder 0755 and file 0644.</summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static void CopyReadable(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        File.SetUnixFileMode(to, (UnixFileMode)0x1ED);
+        foreach (var dir in Directory.EnumerateDirectories(from))
+            CopyReadable(dir, Path.Combine(to, Path.GetFileName(dir)));
+        foreach (var f in Directory.EnumerateFiles(from))
+        {
+            var target = Path.Combine(to, Path.GetFileName(f));
+            File.Copy(f, target);
+            File.SetUnixFileMode(target, (UnixFileMode)0x1A4);
         }
     }
 
