@@ -134,6 +134,14 @@ internal static class CommandHost
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
+
+    /// <summary>Hands an ASP.NET Core app's log lines (status API, metrics endpoint) to the command's logger factory.</summary>
+    internal sealed class ForwardingLoggerProvider(ILoggerFactory factory) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => factory.CreateLogger(categoryName);
+
+        public void Dispose() { }
+    }
 }
 
 /// <summary>

@@ -76,9 +76,9 @@ internal sealed class MetricsServer : IAsyncDisposable
             if (maxOpenConnections > 0) o.Limits.MaxConcurrentConnections = maxOpenConnections;
         });
         web.Logging.ClearProviders();
-        web.Logging.AddProvider(new ForwardingLoggerProvider(loggerFactory));
+        web.Logging.AddProvider(new CommandHost.ForwardingLoggerProvider(loggerFactory));
         web.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        web.Services.AddSingleton<IHostLifetime, NoSignalsLifetime>();
+        web.Services.AddSingleton<IHostLifetime, CommandHost.NoSignalsLifetime>();
         web.Services.AddMetrics();
         web.Services.AddOpenTelemetry().WithMetrics(Configure);
         var app = web.Build();
@@ -99,19 +99,5 @@ internal sealed class MetricsServer : IAsyncDisposable
         }
         _provider?.Dispose(); // flushes a last OTLP export
         if (_services is not null) await _services.DisposeAsync().ConfigureAwait(false);
-    }
-
-    private sealed class NoSignalsLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
-
-    private sealed class ForwardingLoggerProvider(ILoggerFactory factory) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => factory.CreateLogger(categoryName);
-
-        public void Dispose() { }
     }
 }

@@ -47,10 +47,10 @@ internal sealed class StatusApi : IAsyncDisposable
         builder.WebHost.UseKestrel(o => o.Listen(endpoint));
         // Our lines go through the command's logging; ASP.NET's own start-up chatter is left out (Warning and up only).
         builder.Logging.ClearProviders();
-        builder.Logging.AddProvider(new ForwardingLoggerProvider(loggerFactory));
+        builder.Logging.AddProvider(new CommandHost.ForwardingLoggerProvider(loggerFactory));
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         // `start` handles Ctrl-C and SIGTERM itself (to stop the Switch first); the web host must not.
-        builder.Services.AddSingleton<IHostLifetime, NoSignalsLifetime>();
+        builder.Services.AddSingleton<IHostLifetime, CommandHost.NoSignalsLifetime>();
         var app = builder.Build();
         var api = new StatusApi(app, node);
         app.MapGet("/net_info", (HttpContext http) => api.Json(http, api.NetInfo()));
@@ -121,19 +121,5 @@ internal sealed class StatusApi : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
-    }
-
-    private sealed class NoSignalsLifetime : IHostLifetime
-    {
-        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
-
-    private sealed class ForwardingLoggerProvider(ILoggerFactory factory) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => factory.CreateLogger(categoryName);
-
-        public void Dispose() { }
     }
 }
