@@ -25,7 +25,7 @@ namespace Switchboard.Conn;
 /// <para>Verified against RFC 8439's test vectors, the golden CometBFT transcript and, differentially, the BCL's
 /// <see cref="ChaCha20Poly1305"/> over random keys, nonces, frame counts and tampered tags (tests/Conn/FrameAeadTests).</para>
 /// </remarks>
-internal static class FrameAead512
+internal static partial class FrameAead512
 {
     // The kernels are [AggressiveOptimization]: tiered compilation would first run them unoptimized (and then
     // instrumented), where the vector helpers are not inlined and cost ten times as much.
@@ -83,7 +83,7 @@ internal static class FrameAead512
             for (var f = 0; f < n; f++)
                 XorData(key, counter + (ulong)(done + f), group.Slice(f * SealedSize, 1024));
             var tags = new Tags();
-            Poly1305x8(group, n, keys, tags);
+            GroupTags(group, n, keys, tags);
             for (var f = 0; f < n; f++)
                 ((ReadOnlySpan<byte>)tags)[(16 * f)..(16 * f + 16)].CopyTo(group[(f * SealedSize + FrameSize)..]);
         }
@@ -104,7 +104,7 @@ internal static class FrameAead512
             var keys = new PolyKeys();
             KeysAndTails(key, counter + (ulong)done, group, n, keys, encrypt: false, tails);
             var tags = new Tags();
-            Poly1305x8(group, n, keys, tags);
+            GroupTags(group, n, keys, tags);
             var good = 0;
             while (good < n && CryptographicOperations.FixedTimeEquals(
                        ((ReadOnlySpan<byte>)tags).Slice(16 * good, 16), group.Slice(good * SealedSize + FrameSize, 16)))

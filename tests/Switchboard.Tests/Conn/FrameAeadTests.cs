@@ -181,6 +181,34 @@ public class FrameAeadTests
         }
     }
 
+    /// <summary>The one-frame kernel (small runs) on the same edge values, and on random keys and frames.</summary>
+    [Avx512Theory]
+    [InlineData(0xFF, 0xFF, 0xFF)]
+    [InlineData(0xFF, 0x00, 0xFF)]
+    [InlineData(0x00, 0xFF, 0xFF)]
+    [InlineData(0xFF, 0xFF, 0x00)]
+    [InlineData(0x00, 0x00, 0x00)]
+    [InlineData(0x01, 0x00, 0xFE)]
+    public void OneFramePoly1305MatchesABigIntegerReference(byte rByte, byte sByte, byte messageByte)
+    {
+        var rng = new Random(rByte * 5 + sByte * 11 + messageByte);
+        for (var round = 0; round < 24; round++)
+        {
+            var key = new byte[32];
+            var frame = new byte[Frame];
+            key.AsSpan(0, 16).Fill(rByte);
+            key.AsSpan(16).Fill(sByte);
+            frame.AsSpan().Fill(messageByte);
+            // Round 0 is the pure edge case; later rounds randomise the key, the frame, or single blocks of it.
+            if (round % 3 == 1) rng.NextBytes(key);
+            if (round % 4 == 2) rng.NextBytes(frame);
+            if (round % 4 == 3) rng.NextBytes(frame.AsSpan(16 * rng.Next(64), 16));
+            var tag = new byte[16];
+            FrameAead512.Poly1305Wide(frame, key, tag);
+            Assert.Equal(ReferencePoly1305(key, AeadMacData(frame)), tag);
+        }
+    }
+
     [Fact]
     public void SealFramesRefusesARunTheNoncesCannotCoverAndSealsNothing()
     {
