@@ -204,7 +204,7 @@ public sealed partial class MConnection : IAsyncDisposable
             return false;
         }
         if (!channel.TryEnqueueSend(message)) return false;
-        _sendSignal.Set();
+        WakeSendLoop(message.Length);
         return true;
     }
 
@@ -217,7 +217,7 @@ public sealed partial class MConnection : IAsyncDisposable
         if (Volatile.Read(ref _state) != StateRunning) return false;
         var channel = _byId[channelId];
         if (channel is null || !channel.TryEnqueueSend(message, ignoreCount: true)) return false;
-        _sendSignal.Set();
+        WakeSendLoop(message.Length);
         return true;
     }
 
@@ -240,7 +240,7 @@ public sealed partial class MConnection : IAsyncDisposable
         }
         if (channel.TryEnqueueSend(message))
         {
-            _sendSignal.Set();
+            WakeSendLoop(message.Length);
             return new ValueTask<bool>(true);
         }
         if (message.Length > _options.MaxSendBufferedBytes) return new ValueTask<bool>(false); // can never fit
@@ -262,7 +262,7 @@ public sealed partial class MConnection : IAsyncDisposable
                 if (Volatile.Read(ref _state) != StateRunning) return false;
                 if (channel.TryEnqueueSend(message))
                 {
-                    _sendSignal.Set();
+                    WakeSendLoop(message.Length);
                     return true;
                 }
                 await room.WaitAsync(linked.Token).ConfigureAwait(false);

@@ -4,8 +4,10 @@ namespace Switchboard.Conn;
 
 /// <summary>
 /// An allocation-free auto-reset event for exactly one waiter (the send loop): any thread may <see cref="Set"/>,
-/// the loop awaits <see cref="WaitAsync"/>. Several Sets before a wait collapse into one wake-up. Continuations run
-/// asynchronously so that a Set from a timer callback or a caller's TrySend never runs the send loop inline.
+/// the loop awaits <see cref="WaitAsync"/>. Several Sets before a wait collapse into one wake-up. A <see cref="Set"/>
+/// runs the waiter's continuation on the thread pool, so a timer callback or a busy caller never runs the loop;
+/// only <see cref="SetInline"/>, which the connection uses for a small message sent to an idle loop, runs it on the
+/// calling thread (and the loop bounds what it does there).
 /// </summary>
 internal sealed class MConnectionSignal : IValueTaskSource
 {
@@ -14,18 +16,35 @@ internal sealed class MConnectionSignal : IValueTaskSource
     private bool _signaled;
     private bool _waiting;
 
-    public void Set()
+    /// <summary>Whether the waiter is parked now (tests).</summary>
+    public bool IsWaiting
+    {
+        get
+        {
+            lock (_gate) return _waiting;
+        }
+    }
+
+    public void Set() => Release(inline: false);
+
+    /// <summary>Like <see cref="Set"/>, but a parked waiter resumes on this thread, now, until it next awaits
+    /// something that is not complete. False (a plain Set) when the waiter was not parked.</summary>
+    public bool SetInline() => Release(inline: true);
+
+    private bool Release(bool inline)
     {
         lock (_gate)
         {
             if (!_waiting)
             {
                 _signaled = true;
-                return;
+                return false;
             }
             _waiting = false;
+            _core.RunContinuationsAsynchronously = !inline;
         }
         _core.SetResult(true);
+        return true;
     }
 
     /// <summary>Completes when <see cref="Set"/> has been called since the previous wait returned.</summary>
