@@ -160,6 +160,8 @@ public sealed partial class MConnection
         {
             try
             {
+                // The loop resumes in the execution context it captured when it parked (the pool's empty one), not
+                // the caller's: the caller's AsyncLocals do not show inside it or stay with it (a test checks this).
                 _sendSignal.SetInline();
             }
             finally

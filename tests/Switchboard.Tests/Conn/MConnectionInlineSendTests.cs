@@ -11,6 +11,7 @@ namespace Switchboard.Tests.Conn;
 public sealed class MConnectionInlineSendTests
 {
     private const byte Channel = 0x20;
+    private static readonly AsyncLocal<string?> Probe = new();
     private static readonly ChannelDescriptor[] Channels = [new(Channel, 1) { SendQueueCapacity = 16, RecvMessageCapacity = 1 << 20 }];
 
     [Fact]
@@ -21,10 +22,16 @@ public sealed class MConnectionInlineSendTests
         await using var _ = conn;
         await Eventually.TrueAsync(() => conn.SendLoopIdle, "the send loop parked and idle");
 
-        var caller = await OnOwnThreadAsync(() => Assert.True(conn.TrySend(Channel, MConnectionKit.Pattern(100))));
+        var caller = await OnOwnThreadAsync(() =>
+        {
+            Probe.Value = "the caller's";
+            Assert.True(conn.TrySend(Channel, MConnectionKit.Pattern(100)));
+        });
 
-        // Written (not just queued) before TrySend returned, by the caller's own thread.
+        // Written (not just queued) before TrySend returned, by the caller's own thread, but not in the caller's
+        // execution context (its AsyncLocals stay its own).
         Assert.Contains(recorder!.Writes, w => w.Thread == caller.Thread && w.Before < caller.Returned);
+        Assert.All(recorder.Writes, w => Assert.Null(w.Probe));
         var (packets, _) = await MConnectionKit.ReadPacketsAsync(raw, 1);
         Assert.Equal(MConnectionKit.Pattern(100), packets[0].Data);
     }
@@ -93,15 +100,15 @@ public sealed class MConnectionInlineSendTests
         /// <summary>A process-wide sequence: orders a write against the caller's return without a clock.</summary>
         public static long Clock;
 
-        private readonly ConcurrentQueue<(int Thread, long Before)> _writes = new();
+        private readonly ConcurrentQueue<(int Thread, long Before, string? Probe)> _writes = new();
 
         public bool FailWrites { get; init; }
 
-        public (int Thread, long Before)[] Writes => _writes.ToArray();
+        public (int Thread, long Before, string? Probe)[] Writes => _writes.ToArray();
 
         public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            _writes.Enqueue((Environment.CurrentManagedThreadId, Interlocked.Increment(ref Clock)));
+            _writes.Enqueue((Environment.CurrentManagedThreadId, Interlocked.Increment(ref Clock), Probe.Value));
             if (FailWrites) throw new IOException("the test's transport refuses writes");
             return inner.WriteAsync(buffer, cancellationToken);
         }
