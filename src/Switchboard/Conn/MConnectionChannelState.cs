@@ -251,7 +251,7 @@ internal sealed class MConnectionChannelState
         var handOver = !_recvPooled && buffer.Length - length <= length / 4;
         var charge = handOver ? buffer.Length : length;
         if (!Lane.HasRoom(charge) || !_budget.TryExchangeInbound(buffer.Length, charge)) return false;
-        ReadOnlyMemory<byte> message = handOver ? buffer.AsMemory(0, length) : buffer.AsSpan(0, length).ToArray();
+        ReadOnlyMemory<byte> message = handOver ? buffer.AsMemory(0, length) : ExactCopy(buffer.AsSpan(0, length));
         if (!handOver && _recvPooled) ArrayPool<byte>.Shared.Return(buffer);
         _recvBuffer = null;
         _recvLength = 0;
@@ -259,6 +259,14 @@ internal sealed class MConnectionChannelState
         Volatile.Write(ref MessagesReceived, MessagesReceived + 1);
         Lane.Enqueue(message, charge);
         return true;
+    }
+
+    /// <summary>A copy of <paramref name="message"/> in a new array that is not zeroed first (every byte is written).</summary>
+    private static byte[] ExactCopy(ReadOnlySpan<byte> message)
+    {
+        var copy = GC.AllocateUninitializedArray<byte>(message.Length);
+        message.CopyTo(copy);
+        return copy;
     }
 
     /// <summary>Drops the message being received (policy DropNewest): the reassembly memory is returned; unless
