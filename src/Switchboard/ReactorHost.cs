@@ -18,6 +18,10 @@ internal sealed class FairInbound(SwitchMetrics? metrics) : IInboundScheduler
     private readonly MConnectionSignal _available = new();
     private int _readers;
     private bool _completed;
+    /// <summary>The last message handed to the reader, when it is a pooled one (<see cref="ChannelDescriptor.PooledDelivery"/>):
+    /// given back to the pool at the reader's next read.</summary>
+    private ReadOnlyMemory<byte> _lent;
+    private bool _lending;
 
     public void Schedule(InboundLane lane)
     {
@@ -38,9 +42,21 @@ internal sealed class FairInbound(SwitchMetrics? metrics) : IInboundScheduler
     {
         lock (_gate)
         {
+            // The reader has moved on: a pooled message it was lent goes back (reactors: ReceiveAsync returned).
+            if (_lending)
+            {
+                InboundLane.ReturnPooled(_lent);
+                _lent = default;
+                _lending = false;
+            }
             while (_ready.TryDequeue(out var lane))
             {
-                if (!lane.TryDequeue(out var message, out var more)) continue;
+                if (!lane.TryDequeue(out var message, out var more, out var pooled)) continue;
+                if (pooled)
+                {
+                    _lent = message;
+                    _lending = true;
+                }
                 if (more) _ready.Enqueue(lane);
                 var peer = (IPeer)lane.Owner!;
                 if (metrics is not null && peer is Peer p) metrics.MessageReceived(p, lane.ChannelId, message.Length);

@@ -83,6 +83,17 @@ public sealed record ChannelDescriptor(byte Id, int Priority)
     /// <see cref="ChannelFullMode.BackPressure"/> (CometBFT's behaviour, bounded in time).</summary>
     public ChannelFullMode FullMode { get; init; } = ChannelFullMode.BackPressure;
 
+    /// <summary>
+    /// Deliver this channel's messages in buffers rented from <see cref="System.Buffers.ArrayPool{T}.Shared"/> instead
+    /// of a new array each (no allocation per message, no large-object-heap churn for big ones). Default false. A
+    /// pooled message is valid only until its consumer moves on, and is then reused for other data: for a
+    /// <see cref="Reactor"/> until its <c>ReceiveAsync</c> completes, for an <see cref="AgentChannel"/> until the next
+    /// read (<c>ReadAsync</c>, <c>TryRead</c>, the next item of <c>ReadAllAsync</c>), for an
+    /// <see cref="IMConnectionHandler"/> until its <c>OnMessageAsync</c> completes. Copy whatever is kept longer,
+    /// including memory handed to a send (sends do not copy). A Switchboard extension; CometBFT has no equivalent.
+    /// </summary>
+    public bool PooledDelivery { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> when a value is out of range.</summary>
     public void Validate()
     {

@@ -18,7 +18,7 @@ internal interface IInboundScheduler
 internal sealed class InboundLane
 {
     private readonly object _gate = new();
-    private readonly Queue<(ReadOnlyMemory<byte> Message, int Charge)> _messages = new();
+    private readonly Queue<(ReadOnlyMemory<byte> Message, int Charge, bool Pooled)> _messages = new();
     private readonly ConnectionBudget _budget;
     private long _bytes;
     private bool _scheduled;
@@ -50,13 +50,14 @@ internal sealed class InboundLane
     public bool HasRoom(long charge) => Volatile.Read(ref _bytes) + charge <= Descriptor.RecvQueueBytes;
 
     /// <summary>Receive loop: appends a message whose <paramref name="charge"/> bytes the connection budget already
-    /// holds.</summary>
-    public void Enqueue(ReadOnlyMemory<byte> message, int charge)
+    /// holds; <paramref name="pooled"/>: its array is from the shared pool (see <see cref="ChannelDescriptor.PooledDelivery"/>)
+    /// and goes back there once consumed (<see cref="ReturnPooled"/>) or dropped.</summary>
+    public void Enqueue(ReadOnlyMemory<byte> message, int charge, bool pooled = false)
     {
         bool schedule;
         lock (_gate)
         {
-            _messages.Enqueue((message, charge));
+            _messages.Enqueue((message, charge, pooled));
             Volatile.Write(ref _bytes, _bytes + charge);
             schedule = !_scheduled;
             _scheduled = true;
@@ -66,7 +67,8 @@ internal sealed class InboundLane
 
     /// <summary>Consumer: takes the oldest message; <paramref name="more"/> says whether the lane stays scheduled
     /// (the caller must then give it another turn). False when empty (the lane is no longer scheduled).</summary>
-    public bool TryDequeue(out ReadOnlyMemory<byte> message, out bool more)
+    /// <remarks><paramref name="pooled"/>: the consumer must <see cref="ReturnPooled"/> the message when done.</remarks>
+    public bool TryDequeue(out ReadOnlyMemory<byte> message, out bool more, out bool pooled)
     {
         int charge;
         lock (_gate)
@@ -76,9 +78,11 @@ internal sealed class InboundLane
                 _scheduled = false;
                 message = default;
                 more = false;
+                pooled = false;
                 return false;
             }
             message = item.Message;
+            pooled = item.Pooled;
             charge = item.Charge;
             Volatile.Write(ref _bytes, _bytes - charge);
             more = _messages.Count > 0;
@@ -86,6 +90,13 @@ internal sealed class InboundLane
         }
         _budget.ReleaseInbound(charge);
         return true;
+    }
+
+    /// <summary>Gives a pooled message's array back to the shared pool (its consumer is done with it).</summary>
+    public static void ReturnPooled(ReadOnlyMemory<byte> message)
+    {
+        if (System.Runtime.InteropServices.MemoryMarshal.TryGetArray(message, out var segment) && segment.Array is { Length: > 0 } array)
+            System.Buffers.ArrayPool<byte>.Shared.Return(array);
     }
 
     /// <summary>Drops every waiting message and returns its bytes (a local close); returns how many were dropped.</summary>
@@ -96,7 +107,11 @@ internal sealed class InboundLane
         lock (_gate)
         {
             count = _messages.Count;
-            while (_messages.TryDequeue(out var item)) bytes += item.Charge;
+            while (_messages.TryDequeue(out var item))
+            {
+                bytes += item.Charge;
+                if (item.Pooled) ReturnPooled(item.Message);
+            }
             Volatile.Write(ref _bytes, 0);
         }
         _budget.ReleaseInbound(bytes);

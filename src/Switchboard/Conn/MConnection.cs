@@ -474,10 +474,18 @@ public sealed partial class MConnection : IAsyncDisposable
             {
                 while (true)
                 {
-                    while (lane.TryDequeue(out var message, out _))
+                    while (lane.TryDequeue(out var message, out _, out var pooled))
                     {
-                        if (token.IsCancellationRequested) return;
-                        await handler.OnMessageAsync(channelId, message, token).ConfigureAwait(false);
+                        try
+                        {
+                            if (token.IsCancellationRequested) return;
+                            await handler.OnMessageAsync(channelId, message, token).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            // ChannelDescriptor.PooledDelivery: the handler is done with the message.
+                            if (pooled) InboundLane.ReturnPooled(message);
+                        }
                     }
                     if (_inputEnded && lane.Count == 0) return;
                     if (token.IsCancellationRequested) return;

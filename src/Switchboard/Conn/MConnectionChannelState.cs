@@ -183,11 +183,23 @@ internal sealed class MConnectionChannelState
     public bool TryDeliverSingle(in ReadOnlySequence<byte> data)
     {
         var length = (int)data.Length;
-        var charge = Math.Max(length, MinMessageCharge);
+        var pooled = Descriptor.PooledDelivery && length > 0;
+        // A pooled message is charged what the pool really hands out (its sizes are powers of two).
+        var charge = Math.Max(pooled ? PoolSize(length) : length, MinMessageCharge);
         if (!Lane.HasRoom(charge) || !_budget.TryExchangeInbound(0, charge)) return false;
         Volatile.Write(ref BytesReceived, BytesReceived + length);
+        if (pooled)
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(length);
+            data.CopyTo(buffer);
+            Lane.Enqueue(buffer.AsMemory(0, length), charge, pooled: true);
+        }
+        else
+        {
+            Lane.Enqueue(length == 0 ? Array.Empty<byte>() : data.ToArray(), charge);
+        }
+        // Counted once queued, so an observer of the count finds the message there.
         Volatile.Write(ref MessagesReceived, MessagesReceived + 1);
-        Lane.Enqueue(length == 0 ? Array.Empty<byte>() : data.ToArray(), charge);
         return true;
     }
 
@@ -213,7 +225,7 @@ internal sealed class MConnectionChannelState
                 size = needed;
                 if (!TryReserve(ref size)) return false;
             }
-            var pooled = size <= PooledReassemblyLimit;
+            var pooled = size <= PooledReassemblyLimit || Descriptor.PooledDelivery;
             var next = pooled ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
             if (_recvBuffer is not null)
             {
@@ -234,21 +246,30 @@ internal sealed class MConnectionChannelState
     private bool TryReserve(ref int size)
     {
         var candidate = size;
-        if (candidate <= PooledReassemblyLimit)
-            candidate = Math.Min(PooledReassemblyLimit, Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)candidate)));
+        if (Descriptor.PooledDelivery)
+            candidate = PoolSize(candidate);
+        else if (candidate <= PooledReassemblyLimit)
+            candidate = Math.Min(PooledReassemblyLimit, PoolSize(candidate));
         if (!_budget.TryExchangeInbound(ReassemblyBytes, candidate)) return false;
         size = candidate;
         return true;
     }
 
+    /// <summary>What <see cref="ArrayPool{T}.Shared"/> hands out for a request of <paramref name="size"/> bytes (a power
+    /// of two from 16; beyond the pool's largest size exactly what was asked).</summary>
+    private static int PoolSize(int size) =>
+        size > 1 << 30 ? size : Math.Max(16, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)size));
+
     /// <summary>The last fragment was appended: admits the message into the lane, handing the reassembly buffer over
-    /// when little of it is slack, else an exact copy. False when the lane is full (the message stays assembled).</summary>
+    /// when little of it is slack (always, on a pooled-delivery channel), else an exact copy. False when the lane is
+    /// full (the message stays assembled).</summary>
     public bool TryCompleteReassembly()
     {
         var buffer = _recvBuffer!;
         var length = _recvLength;
         // A quarter of slack is kept rather than copying a large message once more.
-        var handOver = !_recvPooled && buffer.Length - length <= length / 4;
+        var pooledDelivery = Descriptor.PooledDelivery && _recvPooled;
+        var handOver = pooledDelivery || (!_recvPooled && buffer.Length - length <= length / 4);
         var charge = handOver ? buffer.Length : length;
         if (!Lane.HasRoom(charge) || !_budget.TryExchangeInbound(buffer.Length, charge)) return false;
         ReadOnlyMemory<byte> message = handOver ? buffer.AsMemory(0, length) : ExactCopy(buffer.AsSpan(0, length));
@@ -256,8 +277,8 @@ internal sealed class MConnectionChannelState
         _recvBuffer = null;
         _recvLength = 0;
         _lastMessageLength = length;
+        Lane.Enqueue(message, charge, pooledDelivery);
         Volatile.Write(ref MessagesReceived, MessagesReceived + 1);
-        Lane.Enqueue(message, charge);
         return true;
     }
 
