@@ -48,6 +48,12 @@ internal static class ThroughputHarness
 {
     private const byte Channel = 0x77;
 
+    /// <summary>The same channel with <see cref="ChannelDescriptor.PooledDelivery"/>, measured for large messages.</summary>
+    private const byte PooledChannel = 0x78;
+
+    /// <summary>Sizes from which the pooled-delivery line is measured too (where a new array per message costs most).</summary>
+    private const int PooledFrom = 64 * 1024;
+
     /// <summary>Wall clock and process CPU time of one measured phase.</summary>
     private readonly struct Meter
     {
@@ -80,6 +86,9 @@ internal static class ThroughputHarness
         await using var b = new Switch(new TcpTransport(keyB, new TransportOptions { AllowDuplicateIp = true }), keyB, options0);
         var outA = a.OpenChannel(descriptor);
         var inB = b.OpenChannel(descriptor);
+        var pooled = descriptor with { Id = PooledChannel, PooledDelivery = true };
+        a.OpenChannel(pooled);
+        var pooledB = b.OpenChannel(pooled);
         await a.StartAsync(null, cancellationToken);
         await b.StartAsync(new IPEndPoint(IPAddress.Loopback, 0), cancellationToken);
         var peer = await a.DialPeerAsync(b.ListenAddress!, cancellationToken);
@@ -92,10 +101,21 @@ internal static class ThroughputHarness
             var payload = new byte[size];
             RandomNumberGenerator.Fill(payload);
             // Warm-up, not measured: the JIT's tiers (and dynamic PGO) settle on the paths this size takes.
-            await PushAsync(peer, inB, payload, Math.Max(1, count / 8), cancellationToken);
+            await PushAsync(peer, Channel, inB, payload, Math.Max(1, count / 8), cancellationToken);
             var meter = Meter.Start();
-            await PushAsync(peer, inB, payload, count, cancellationToken);
+            await PushAsync(peer, Channel, inB, payload, count, cancellationToken);
             stack.Add(meter.Stop("stack", size, count * size));
+        }
+        foreach (var size in options.MessageSizes.Where(size => size >= PooledFrom))
+        {
+            progress($"full stack, {FormatSize(size)} messages, pooled delivery …");
+            var count = Math.Max(1, options.BytesPerSize / size);
+            var payload = new byte[size];
+            RandomNumberGenerator.Fill(payload);
+            await PushAsync(peer, PooledChannel, pooledB, payload, Math.Max(1, count / 8), cancellationToken);
+            var meter = Meter.Start();
+            await PushAsync(peer, PooledChannel, pooledB, payload, count, cancellationToken);
+            stack.Add(meter.Stop("stack, pooled delivery", size, count * size));
         }
 
         progress($"latency, {options.LatencySamples} round trips of 1 KiB …");
@@ -128,7 +148,7 @@ internal static class ThroughputHarness
             SecretConnection.AeadImplementation);
     }
 
-    private static async Task PushAsync(IPeer peer, AgentChannel inbound, byte[] payload, long count, CancellationToken cancellationToken)
+    private static async Task PushAsync(IPeer peer, byte channel, AgentChannel inbound, byte[] payload, long count, CancellationToken cancellationToken)
     {
         var receiver = Task.Run(async () =>
         {
@@ -137,7 +157,7 @@ internal static class ThroughputHarness
                 if (++got == count) return;
         }, cancellationToken);
         for (long i = 0; i < count; i++)
-            if (!await peer.SendAsync(Channel, payload, cancellationToken))
+            if (!await peer.SendAsync(channel, payload, cancellationToken))
                 throw new IOException("send failed: the connection went down during the benchmark");
         await receiver;
     }
