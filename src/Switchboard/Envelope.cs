@@ -6,7 +6,8 @@ namespace Switchboard;
 /// <summary>A complete message received from a peer on one channel.</summary>
 /// <param name="Source">The sender.</param>
 /// <param name="ChannelId">The channel it arrived on.</param>
-/// <param name="Message">The message bytes; owned by the receiver.</param>
+/// <param name="Message">The message bytes; owned by the receiver, except on a channel with
+/// <see cref="Conn.ChannelDescriptor.PooledDelivery"/>, where they are valid only until the consumer moves on.</param>
 public readonly record struct Envelope(IPeer Source, byte ChannelId, ReadOnlyMemory<byte> Message)
 {
     /// <summary>
