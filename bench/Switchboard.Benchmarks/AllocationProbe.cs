@@ -1,66 +1,227 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Diagnostics.Tracing;
+using System.Net;
 using Switchboard.Conn;
+using Switchboard.Crypto;
+using Switchboard.Peers;
 using Switchboard.Transport;
 
 namespace Switchboard.Benchmarks;
 
 /// <summary>
-/// <c>dotnet run -c Release --project bench/Switchboard.Benchmarks -- alloc [sizes...]</c>: the MConnectionPair
-/// benchmark's steady state without BenchmarkDotNet, reporting bytes allocated per packet by every thread
-/// (<see cref="GC.GetTotalAllocatedBytes(bool)"/>) both in total and beyond the delivered message arrays (one new
-/// byte[] per message, handed to the consumer). Quick to run under <c>dotnet-trace</c> to find what allocates.
+/// <c>dotnet run -c Release --project bench/Switchboard.Benchmarks -- alloc [pair|secret|switch] [sizes...] [--types]
+/// [--metrics] [--read]</c>: steady-state bytes allocated per packet by every thread
+/// (<see cref="GC.GetTotalAllocatedBytes(bool)"/>), in total and beyond the delivered message arrays (one new byte[]
+/// per message, handed to the consumer). <c>pair</c> (default) is the MConnectionPair benchmark: two MConnections over
+/// the in-memory <see cref="MemoryDuplexStream"/>; <c>secret</c> puts a SecretConnection under each; <c>switch</c> is
+/// two Switches over a <see cref="MemoryNetwork"/> (SecretConnection, MConnection, Peer.SendAsync, the fair inbound
+/// queue and an agent's ReadAllAsync, or ReadAsync per message with <c>--read</c>; <c>--metrics</c> listens to the
+/// Switch's meter). <c>--types</c> prints the runtime's allocation sampling by type. Quick to run under dotnet-trace.
 /// </summary>
 internal static class AllocationProbe
 {
     private const byte ChannelId = 0x20;
     private const int PacketPayload = 1024;
+    private const int Rounds = 5;
 
     public static async Task RunAsync(string[] args)
     {
-        var types = args.Contains("--types");
-        int[] sizes = args.Where(a => a != "--types").Select(int.Parse).ToArray();
+        var flags = args.Where(a => a.StartsWith("--", StringComparison.Ordinal)).ToHashSet();
+        var rest = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
+        var mode = rest.Count > 0 && !char.IsDigit(rest[0][0]) ? rest[0] : "pair";
+        int[] sizes = rest.Where(a => char.IsDigit(a[0])).Select(int.Parse).ToArray();
         if (sizes.Length == 0) sizes = [256, 1024, 64 * 1024, 1024 * 1024];
-        foreach (var size in sizes) await MeasureAsync(size, types);
+        using var metrics = flags.Contains("--metrics") ? ListenToMetrics() : null;
+        foreach (var size in sizes)
+        {
+            var probe = mode switch
+            {
+                "pair" => await PairProbe.CreateAsync(secret: false),
+                "secret" => await PairProbe.CreateAsync(secret: true),
+                "switch" => (IProbe)await SwitchProbe.CreateAsync(flags.Contains("--read")),
+                _ => throw new ArgumentException($"unknown mode {mode}"),
+            };
+            await using (probe) await MeasureAsync(mode, probe, size, flags.Contains("--types"));
+        }
     }
 
     /// <summary>What the GC counts for a byte[] of <paramref name="length"/> bytes (64-bit: 24-byte header, 8-byte aligned).</summary>
     public static long ArrayBytes(int length) => (24L + length + 7) & ~7L;
 
-    private static async Task MeasureAsync(int size, bool types)
+    private static async Task MeasureAsync(string mode, IProbe probe, int size, bool types)
     {
         var message = Enumerable.Range(0, size).Select(i => (byte)(i * 7)).ToArray();
         var messages = (int)Math.Max(64, (8L << 20) / size);
         var packetsPerMessage = Math.Max(1, (size + PacketPayload - 1) / PacketPayload);
-        var (a, b) = MemoryDuplexStream.CreatePair();
-        var channels = new[] { new ChannelDescriptor(ChannelId, 1) { SendQueueCapacity = 1024, RecvMessageCapacity = 2 << 20 } };
-        var receiving = new CountingHandler();
-        await using var sender = new MConnection(a, channels, new CountingHandler());
-        await using var receiver = new MConnection(b, channels, receiving);
-        sender.Start();
-        receiver.Start();
-
-        async Task<long> RoundAsync()
-        {
-            receiving.Expect(messages);
-            for (var i = 0; i < messages; i++)
-                if (!await sender.SendAsync(ChannelId, message)) throw new InvalidOperationException("send failed");
-            await receiving.Done;
-            return receiving.DeliveredBytes;
-        }
-
-        for (var i = 0; i < 3; i++) await RoundAsync();
-        const int Rounds = 5;
+        for (var i = 0; i < 3; i++) await probe.RoundAsync(message, messages);
         long delivered = 0;
         using var ticks = types ? new AllocationTicks() : null;
         var before = GC.GetTotalAllocatedBytes(precise: true);
-        for (var i = 0; i < Rounds; i++) delivered += await RoundAsync();
+        for (var i = 0; i < Rounds; i++) delivered += await probe.RoundAsync(message, messages);
         var total = GC.GetTotalAllocatedBytes(precise: true) - before;
         ticks?.Print();
         var packets = (double)Rounds * messages * packetsPerMessage;
-        Console.WriteLine($"{size,8} B messages: {total / packets,8:0.0} B/packet in total, " +
+        Console.WriteLine($"{mode} {size,8} B messages: {total / packets,8:0.0} B/packet in total, " +
             $"{(total - delivered) / packets,8:0.0} B/packet beyond the delivered arrays ({messages} messages × {Rounds} rounds, " +
             $"{packetsPerMessage} packets each)");
+    }
+
+    private interface IProbe : IAsyncDisposable
+    {
+        /// <summary>Sends <paramref name="count"/> messages and waits for all; returns the GC bytes of the delivered arrays.</summary>
+        Task<long> RoundAsync(byte[] message, int count);
+    }
+
+    private sealed class PairProbe : IProbe
+    {
+        private readonly MConnection _sender;
+        private readonly MConnection _receiver;
+        private readonly CountingHandler _receiving;
+
+        private PairProbe(MConnection sender, MConnection receiver, CountingHandler receiving)
+        {
+            _sender = sender;
+            _receiver = receiver;
+            _receiving = receiving;
+        }
+
+        public static async Task<PairProbe> CreateAsync(bool secret)
+        {
+            var (a, b) = MemoryDuplexStream.CreatePair();
+            Stream sa = a, sb = b;
+            if (secret)
+            {
+                var ha = SecretConnection.HandshakeAsync(a, NodeKey.Generate());
+                var hb = SecretConnection.HandshakeAsync(b, NodeKey.Generate());
+                sa = await ha;
+                sb = await hb;
+            }
+            var channels = new[] { new ChannelDescriptor(ChannelId, 1) { SendQueueCapacity = 1024, RecvMessageCapacity = 2 << 20 } };
+            var receiving = new CountingHandler();
+            var sender = new MConnection(sa, channels, new CountingHandler());
+            var receiver = new MConnection(sb, channels, receiving);
+            sender.Start();
+            receiver.Start();
+            return new PairProbe(sender, receiver, receiving);
+        }
+
+        public async Task<long> RoundAsync(byte[] message, int count)
+        {
+            _receiving.Expect(count);
+            for (var i = 0; i < count; i++)
+                if (!await _sender.SendAsync(ChannelId, message)) throw new InvalidOperationException("send failed");
+            await _receiving.Done;
+            return _receiving.DeliveredBytes;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _sender.DisposeAsync();
+            await _receiver.DisposeAsync();
+        }
+    }
+
+    private sealed class SwitchProbe : IProbe
+    {
+        private readonly Switch _a;
+        private readonly Switch _b;
+        private readonly IPeer _peer;
+        private readonly Task _reading;
+        private readonly CancellationTokenSource _stop = new();
+        private int _remaining;
+        private long _delivered;
+        private TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        private SwitchProbe(Switch a, Switch b, IPeer peer, AgentChannel inbound, bool readAsync)
+        {
+            _a = a;
+            _b = b;
+            _peer = peer;
+            _reading = Task.Run(() => readAsync ? ReadEachAsync(inbound) : ReadAllAsync(inbound));
+        }
+
+        public static async Task<SwitchProbe> CreateAsync(bool readAsync)
+        {
+            var network = new MemoryNetwork();
+            var ka = NodeKey.Generate();
+            var kb = NodeKey.Generate();
+            var descriptor = new ChannelDescriptor(ChannelId, 1) { SendQueueCapacity = 1024, RecvMessageCapacity = 2 << 20, RecvQueueBytes = 8 << 20 };
+            var options = new SwitchOptions { Network = "alloc-probe", DialJitter = TimeSpan.Zero };
+            var a = new Switch(network.CreateTransport(ka), ka, options);
+            var b = new Switch(network.CreateTransport(kb), kb, options);
+            a.OpenChannel(descriptor);
+            var inbound = b.OpenChannel(descriptor);
+            await a.StartAsync(null);
+            await b.StartAsync(new IPEndPoint(IPAddress.Any, 0));
+            var peer = await a.DialPeerAsync(b.ListenAddress!);
+            return new SwitchProbe(a, b, peer, inbound, readAsync);
+        }
+
+        private async Task ReadAllAsync(AgentChannel inbound)
+        {
+            try
+            {
+                await foreach (var e in inbound.ReadAllAsync(_stop.Token)) Delivered(e.Message.Length);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        private async Task ReadEachAsync(AgentChannel inbound)
+        {
+            try
+            {
+                while (true) Delivered((await inbound.ReadAsync(_stop.Token)).Message.Length);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        private void Delivered(int length)
+        {
+            Interlocked.Add(ref _delivered, ArrayBytes(length));
+            if (Interlocked.Decrement(ref _remaining) == 0) _done.TrySetResult();
+        }
+
+        public async Task<long> RoundAsync(byte[] message, int count)
+        {
+            _done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _delivered, 0);
+            Volatile.Write(ref _remaining, count);
+            for (var i = 0; i < count; i++)
+                if (!await _peer.SendAsync(ChannelId, message)) throw new InvalidOperationException("send failed");
+            await _done.Task;
+            return Volatile.Read(ref _delivered);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _stop.Cancel();
+            await _reading;
+            await _a.DisposeAsync();
+            await _b.DisposeAsync();
+            _stop.Dispose();
+        }
+    }
+
+    /// <summary>--metrics: a listener on the Switch's meter taking every measurement (as an exporter would).</summary>
+    private static MeterListener ListenToMetrics()
+    {
+        var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == SwitchMetrics.MeterName) l.EnableMeasurementEvents(instrument);
+            },
+        };
+        long sink = 0;
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref sink, value));
+        listener.SetMeasurementEventCallback<int>((_, value, _, _) => Interlocked.Add(ref sink, value));
+        listener.Start();
+        return listener;
     }
 
     private sealed class CountingHandler : IMConnectionHandler
