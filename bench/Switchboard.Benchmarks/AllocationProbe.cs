@@ -23,7 +23,8 @@ internal static class AllocationProbe
 {
     private const byte ChannelId = 0x20;
     private const int PacketPayload = 1024;
-    private const int Rounds = 5;
+    /// <summary>Measured rounds (after three warm-up rounds); ALLOC_ROUNDS overrides (more samples under a tracer).</summary>
+    private static readonly int Rounds = int.TryParse(Environment.GetEnvironmentVariable("ALLOC_ROUNDS"), out var r) ? r : 5;
 
     public static async Task RunAsync(string[] args)
     {
