@@ -247,6 +247,8 @@ public sealed partial class MConnection : IAsyncDisposable
         return SendSlowAsync(channel, message, cancellationToken);
     }
 
+    // Pooled: a sender held up by a slow link comes here for every message.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> SendSlowAsync(MConnectionChannelState channel, ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
