@@ -36,6 +36,7 @@ internal static class AllocationProbe
         using var metrics = flags.Contains("--metrics") ? ListenToMetrics() : null;
         foreach (var size in sizes)
         {
+            if (metrics is not null) Console.WriteLine($"metrics listener: {Interlocked.Read(ref s_measured)} so far");
             var probe = mode switch
             {
                 "pair" => await PairProbe.CreateAsync(secret: false),
@@ -208,6 +209,9 @@ internal static class AllocationProbe
         }
     }
 
+    /// <summary>Sum of the values the --metrics listener received.</summary>
+    private static long s_measured;
+
     /// <summary>--metrics: a listener on the Switch's meter taking every measurement (as an exporter would).</summary>
     private static MeterListener ListenToMetrics()
     {
@@ -218,9 +222,8 @@ internal static class AllocationProbe
                 if (instrument.Meter.Name == SwitchMetrics.MeterName) l.EnableMeasurementEvents(instrument);
             },
         };
-        long sink = 0;
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref sink, value));
-        listener.SetMeasurementEventCallback<int>((_, value, _, _) => Interlocked.Add(ref sink, value));
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref s_measured, value));
+        listener.SetMeasurementEventCallback<int>((_, value, _, _) => Interlocked.Add(ref s_measured, value));
         listener.Start();
         return listener;
     }
