@@ -253,7 +253,11 @@ public sealed partial class MConnection : IAsyncDisposable
     {
         cancellationToken.ThrowIfCancellationRequested();
         using var timeout = new CancellationTokenSource(_options.SendTimeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+        // A caller's token that can never be cancelled needs no linked source (and its registrations).
+        using var linked = cancellationToken.CanBeCanceled
+            ? CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken)
+            : null;
+        var waitToken = linked?.Token ?? timeout.Token;
         Interlocked.Increment(ref _sendWaiters);
         try
         {
@@ -267,7 +271,7 @@ public sealed partial class MConnection : IAsyncDisposable
                     _sendSignal.Set();
                     return true;
                 }
-                await room.WaitAsync(linked.Token).ConfigureAwait(false);
+                await room.WaitAsync(waitToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
