@@ -23,6 +23,9 @@ internal static class AllocationProbe
 {
     private const byte ChannelId = 0x20;
     private const int PacketPayload = 1024;
+    /// <summary>The pair's send queue capacity; ALLOC_QUEUE=1 makes every SendAsync wait for room (the slow path).</summary>
+    private static readonly int SendQueueCapacity = int.TryParse(Environment.GetEnvironmentVariable("ALLOC_QUEUE"), out var q) ? q : 1024;
+
     /// <summary>Measured rounds (after three warm-up rounds); ALLOC_ROUNDS overrides (more samples under a tracer).</summary>
     private static readonly int Rounds = int.TryParse(Environment.GetEnvironmentVariable("ALLOC_ROUNDS"), out var r) ? r : 5;
 
@@ -99,7 +102,7 @@ internal static class AllocationProbe
                 sa = await ha;
                 sb = await hb;
             }
-            var channels = new[] { new ChannelDescriptor(ChannelId, 1) { SendQueueCapacity = 1024, RecvMessageCapacity = 2 << 20 } };
+            var channels = new[] { new ChannelDescriptor(ChannelId, 1) { SendQueueCapacity = SendQueueCapacity, RecvMessageCapacity = 2 << 20 } };
             var receiving = new CountingHandler();
             var sender = new MConnection(sa, channels, new CountingHandler());
             var receiver = new MConnection(sb, channels, receiving);
