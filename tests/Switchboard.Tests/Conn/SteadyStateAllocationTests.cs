@@ -51,6 +51,16 @@ public sealed class SteadyStateAllocationTests(ITestOutputHelper output)
         await AssertPairAsync(a, b, size);
     }
 
+    /// <summary>A send queue of one message: every SendAsync waits for room (a sender faster than its link).</summary>
+    [Theory]
+    [InlineData(256)]
+    [InlineData(64 * 1024)]
+    public async Task SenderWaitingForRoomAllocatesNothingPerPacket(int size)
+    {
+        var (a, b) = MemoryDuplexStream.CreatePair();
+        await AssertPairAsync(a, b, size, [new ChannelDescriptor(ChannelId, 1) { SendQueueCapacity = 1, RecvMessageCapacity = 2 << 20, RecvQueueBytes = 8 << 20 }]);
+    }
+
     [Theory]
     [InlineData(256)]
     [InlineData(64 * 1024)]
@@ -110,11 +120,12 @@ public sealed class SteadyStateAllocationTests(ITestOutputHelper output)
         }
     }
 
-    private async Task AssertPairAsync(Stream a, Stream b, int size)
+    private async Task AssertPairAsync(Stream a, Stream b, int size, ChannelDescriptor[]? channels = null)
     {
+        channels ??= Channels;
         var counter = new DeliveryCounter();
-        await using var sender = new MConnection(a, Channels, new DeliveryCounter());
-        await using var receiver = new MConnection(b, Channels, counter);
+        await using var sender = new MConnection(a, channels, new DeliveryCounter());
+        await using var receiver = new MConnection(b, channels, counter);
         sender.Start();
         receiver.Start();
         await AssertSteadyStateAsync(size, counter, message => sender.SendAsync(ChannelId, message));
