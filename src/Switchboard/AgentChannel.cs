@@ -35,6 +35,8 @@ public sealed class AgentChannel
 
     /// <summary>Waits for the next message.</summary>
     /// <exception cref="ChannelClosedException">The Switch stopped.</exception>
+    // Pooled: an agent that reads one message at a time waits on most reads, and must not allocate for each.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<Envelope> ReadAsync(CancellationToken cancellationToken = default)
     {
         var (ok, envelope) = await _reactor.Inbox.ReadAsync(cancellationToken).ConfigureAwait(false);

@@ -72,12 +72,24 @@ internal sealed class Peer : IPeer
         return true;
     }
 
-    public async ValueTask<bool> SendAsync(byte channelId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
+    public ValueTask<bool> SendAsync(byte channelId, ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default)
     {
-        if (!_remoteChannels[channelId] || State != PeerState.Running) return false;
-        if (!await _mconn!.SendAsync(channelId, message, cancellationToken).ConfigureAwait(false)) return false;
-        _switch.Metrics.MessageSent(this, channelId, message.Length);
-        return true;
+        if (!_remoteChannels[channelId] || State != PeerState.Running) return new ValueTask<bool>(false);
+        var sending = _mconn!.SendAsync(channelId, message, cancellationToken);
+        // Queued at once (the usual case): no async state machine at all.
+        if (sending.IsCompletedSuccessfully) return new ValueTask<bool>(Sent(sending.Result, channelId, message.Length));
+        return SendWhenRoomAsync(sending, channelId, message.Length);
+    }
+
+    /// <summary>The send waits for queue room: pooled, so a sender held up by a slow link allocates nothing per message.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> SendWhenRoomAsync(ValueTask<bool> sending, byte channelId, int length) =>
+        Sent(await sending.ConfigureAwait(false), channelId, length);
+
+    private bool Sent(bool queued, byte channelId, int length)
+    {
+        if (queued) _switch.Metrics.MessageSent(this, channelId, length);
+        return queued;
     }
 
     /// <summary>

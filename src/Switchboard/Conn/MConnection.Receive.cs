@@ -143,6 +143,8 @@ public sealed partial class MConnection
     /// A budget is full: apply the channel's policy. DropNewest drops the message, DisconnectPeer fails the connection
     /// (blaming the peer), BackPressure pauses reading until the consumer makes room (bounded by the heartbeat).
     /// </summary>
+    // Pooled: behind a slow consumer the receive loop pauses here again and again.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ReceiveFragmentSlowAsync(byte channelId, ReadOnlySequence<byte> data, bool eof, CancellationToken token)
     {
         var channel = _byId[channelId]!;

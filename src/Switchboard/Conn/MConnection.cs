@@ -64,7 +64,7 @@ public sealed partial class MConnection : IAsyncDisposable
     /// <summary>Set once the I/O loops stopped and the transport is closed (before dispatch loops and OnClosed end).</summary>
     private readonly TaskCompletionSource _ioStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _stateGate = new();
-    private readonly AsyncPulse _sendSpace = new();
+    private readonly SendRoom _sendRoom;
 
     private int _state;
     private Exception? _closeError;
@@ -138,6 +138,7 @@ public sealed partial class MConnection : IAsyncDisposable
         _transport = transport;
         _logger = logger ?? NullLogger.Instance;
         _time = _options.TimeProvider;
+        _sendRoom = new SendRoom(_time);
         _codec = PacketCodec.Create(_options.Framing, _options.MaxPacketMsgPayloadSize);
         _ownsHeartbeat = hooks?.Heartbeat is null;
         _heartbeat = hooks?.Heartbeat;
@@ -247,34 +248,35 @@ public sealed partial class MConnection : IAsyncDisposable
         return SendSlowAsync(channel, message, cancellationToken);
     }
 
+    // Pooled, with a pooled waiter: a sender held up by a slow link comes here for every message.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> SendSlowAsync(MConnectionChannelState channel, ReadOnlyMemory<byte> message, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        using var timeout = new CancellationTokenSource(_options.SendTimeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+        // SendTimeout counts from here.
+        var waiter = _sendRoom.Rent(_options.SendTimeout, cancellationToken);
         Interlocked.Increment(ref _sendWaiters);
         try
         {
             while (true)
             {
-                // Take the pulse before re-checking, so room made between the check and the wait is not missed.
-                var room = _sendSpace.Task;
+                // Join the waiters before re-checking, so room made between the check and the wait is not missed.
+                var room = waiter.WaitAsync();
                 if (Volatile.Read(ref _state) != StateRunning) return false;
                 if (channel.TryEnqueueSend(message))
                 {
                     WakeSendLoop(message.Length);
                     return true;
                 }
-                await room.WaitAsync(linked.Token).ConfigureAwait(false);
+                await room.ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                if (waiter.TimedOut) return false; // SendTimeout elapsed
             }
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return false; // SendTimeout elapsed
         }
         finally
         {
             Interlocked.Decrement(ref _sendWaiters);
+            _sendRoom.Return(waiter);
         }
     }
 
@@ -381,7 +383,7 @@ public sealed partial class MConnection : IAsyncDisposable
         }
         _sendSignal.Set();
         _recvSpace.Set();
-        _sendSpace.Pulse();
+        _sendRoom.Pulse();
         if (previous == StateCreated) _ = FinishAsync();
     }
 
@@ -402,6 +404,7 @@ public sealed partial class MConnection : IAsyncDisposable
         _heartbeat?.Unregister(this);
         if (_ownsHeartbeat) _heartbeat?.Dispose();
         DisposeTimers();
+        _sendRoom.Close();
         foreach (var channel in _channels) channel.ClearSend();
         // A message the receive loop admitted while a local close was clearing the lanes is dropped too.
         if (_closeError is null)
@@ -437,13 +440,13 @@ public sealed partial class MConnection : IAsyncDisposable
     private void OnBudgetReleased()
     {
         if (Volatile.Read(ref _pausedSince) != NoTimestamp) _recvSpace.Set();
-        if (Volatile.Read(ref _sendWaiters) != 0) _sendSpace.Pulse();
+        if (Volatile.Read(ref _sendWaiters) != 0) _sendRoom.Pulse();
     }
 
     /// <summary>A send-queue slot was freed.</summary>
     private void OnSendSlotFreed()
     {
-        if (Volatile.Read(ref _sendWaiters) != 0) _sendSpace.Pulse();
+        if (Volatile.Read(ref _sendWaiters) != 0) _sendRoom.Pulse();
     }
 
     /// <summary>Standalone delivery: one loop per channel calls the handler for that channel's messages in order.</summary>

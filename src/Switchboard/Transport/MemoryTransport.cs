@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -178,6 +179,11 @@ internal sealed class MemoryDuplexStream : Stream
 {
     // 1 MiB per direction before a writer waits: roughly a socket buffer pair, so back-pressure behaves like TCP.
     private const long PauseThreshold = 1 << 20;
+    // 64 KiB pipe segments (an MConnection's whole write buffer): a full pipe is then about 17 segments. With the
+    // pipe's default 4 KiB it was 256, rented from the shared array pool on the writer's thread and returned on the
+    // reader's — more than the pool keeps, so in steady state most writes allocated fresh segment arrays (and
+    // BufferSegments beyond the pipe's own pool of 256). A drained pipe holds no segment either way.
+    private const int SegmentSize = 64 * 1024;
     private readonly PipeReader _reader;
     private readonly PipeWriter _writer;
     private int _disposed;
@@ -191,7 +197,7 @@ internal sealed class MemoryDuplexStream : Stream
     public static (MemoryDuplexStream A, MemoryDuplexStream B) CreatePair()
     {
         var options = new PipeOptions(pauseWriterThreshold: PauseThreshold, resumeWriterThreshold: PauseThreshold / 2,
-            useSynchronizationContext: false);
+            minimumSegmentSize: SegmentSize, useSynchronizationContext: false);
         var ab = new Pipe(options);
         var ba = new Pipe(options);
         return (new MemoryDuplexStream(ba.Reader, ab.Writer), new MemoryDuplexStream(ab.Reader, ba.Writer));
@@ -203,6 +209,8 @@ internal sealed class MemoryDuplexStream : Stream
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
+    // Pooled: a read that waits for the writer (and a write that waits for the reader) does not allocate its state machine.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (buffer.Length == 0) return 0;
@@ -236,6 +244,7 @@ internal sealed class MemoryDuplexStream : Stream
     public override int Read(byte[] buffer, int offset, int count) =>
         ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         FlushResult result;
