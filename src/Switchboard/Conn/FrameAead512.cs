@@ -19,6 +19,9 @@ namespace Switchboard.Conn;
 /// <para>Layout of one group of up to 8 frames: one ChaCha batch computes block 0 (the Poly1305 key) of each frame in
 /// lanes 0–7 and block 17 (the frame's last 4 bytes) in lanes 8–15; then one batch per frame computes blocks 1–16,
 /// which cover the frame's first 1024 bytes. Eight frames cost nine batches, the minimum for 144 blocks.</para>
+/// <para>The group loop (keys and tails, data, tags, the authentication check) and the scalar parts of Poly1305 are
+/// <see cref="FrameAead"/>'s, shared with the AVX2 path (<see cref="FrameAead256"/>); this class has the 512-bit
+/// kernels.</para>
 /// <para>Constant time by construction: the arithmetic has no secret-dependent branches or table lookups; the final
 /// reduction selects with masks; tags are compared with <see cref="CryptographicOperations.FixedTimeEquals"/>. The
 /// only branches are on public facts (frame counts, which frame failed to authenticate).</para>
@@ -33,23 +36,7 @@ internal static class FrameAead512
     /// <summary>True when this machine runs the AVX-512 path (AVX-512 F is all it uses).</summary>
     public static bool IsSupported => Avx512F.IsSupported;
 
-    private const int FrameSize = SecretConnectionCipher.FrameSize;          // 1028: sealed in place
-    private const int SealedSize = SecretConnectionCipher.SealedFrameSize;   // 1044: frame + tag
     private const int Group = 8;
-
-    /// <summary>The key as eight little-endian words.</summary>
-    [InlineArray(8)]
-    public struct KeyWords
-    {
-        private uint _w;
-
-        public static KeyWords From(ReadOnlySpan<byte> key)
-        {
-            var k = new KeyWords();
-            for (var i = 0; i < 8; i++) k[i] = BinaryPrimitives.ReadUInt32LittleEndian(key[(4 * i)..]);
-            return k;
-        }
-    }
 
     /// <summary>Sixteen 512-bit vectors: the output of <c>ChaCha16</c>.</summary>
     [InlineArray(16)]
@@ -58,116 +45,53 @@ internal static class FrameAead512
         private Vector512<uint> _v;
     }
 
-    [InlineArray(Group * 32)]
-    private struct PolyKeys
-    {
-        private byte _b;
-    }
-
-    [InlineArray(Group * 16)]
-    private struct Tags
-    {
-        private byte _b;
-    }
-
     /// <summary>Seals <paramref name="count"/> consecutive frames (nonces <paramref name="counter"/>…) in place.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Seal(in KeyWords key, ulong counter, Span<byte> frames, int count)
-    {
-        for (var done = 0; done < count; done += Group)
-        {
-            var n = Math.Min(Group, count - done);
-            var group = frames.Slice(done * SealedSize, n * SealedSize);
-            var keys = new PolyKeys();
-            KeysAndTails(key, counter + (ulong)done, group, n, keys, encrypt: true, tails: default);
-            for (var f = 0; f < n; f++)
-                XorData(key, counter + (ulong)(done + f), group.Slice(f * SealedSize, 1024));
-            var tags = new Tags();
-            Poly1305x8(group, n, keys, tags);
-            for (var f = 0; f < n; f++)
-                ((ReadOnlySpan<byte>)tags)[(16 * f)..(16 * f + 16)].CopyTo(group[(f * SealedSize + FrameSize)..]);
-        }
-    }
+    public static void Seal(in FrameAead.KeyWords key, ulong counter, Span<byte> frames, int count) =>
+        FrameAead.Seal<Kernels>(key, counter, frames, count);
 
     /// <summary>
     /// Authenticates and opens <paramref name="count"/> consecutive sealed frames in place. Returns how many leading
     /// frames were authentic and are now plaintext; the first frame that failed (if any) is zeroed.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int Open(in KeyWords key, ulong counter, Span<byte> frames, int count)
+    public static int Open(in FrameAead.KeyWords key, ulong counter, Span<byte> frames, int count) =>
+        FrameAead.Open<Kernels>(key, counter, frames, count);
+
+    /// <summary>The AVX-512 kernels for <see cref="FrameAead"/>'s group loop: groups of 8 frames.</summary>
+    private readonly struct Kernels : IFrameKernels
     {
-        Span<byte> tails = stackalloc byte[Group * 4];
-        for (var done = 0; done < count; done += Group)
-        {
-            var n = Math.Min(Group, count - done);
-            var group = frames.Slice(done * SealedSize, n * SealedSize);
-            var keys = new PolyKeys();
-            KeysAndTails(key, counter + (ulong)done, group, n, keys, encrypt: false, tails);
-            var tags = new Tags();
+        public static int Group => FrameAead512.Group;
+
+        public static void KeysAndTails(in FrameAead.KeyWords key, ulong counter, int n, Span<byte> keys, Span<uint> tails) =>
+            FrameAead512.KeysAndTails(key, counter, n, keys, tails);
+
+        public static void XorData(in FrameAead.KeyWords key, ulong nonce, Span<byte> data) => FrameAead512.XorData(key, nonce, data);
+
+        public static void Poly1305(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags) =>
             Poly1305x8(group, n, keys, tags);
-            var good = 0;
-            while (good < n && CryptographicOperations.FixedTimeEquals(
-                       ((ReadOnlySpan<byte>)tags).Slice(16 * good, 16), group.Slice(good * SealedSize + FrameSize, 16)))
-                good++;
-            for (var f = 0; f < good; f++)
-            {
-                var frame = group.Slice(f * SealedSize, FrameSize);
-                XorData(key, counter + (ulong)(done + f), frame[..1024]);
-                var tail = frame[1024..];
-                for (var i = 0; i < 4; i++) tail[i] ^= tails[4 * f + i];
-            }
-            CryptographicOperations.ZeroMemory(keys);
-            if (good < n)
-            {
-                group.Slice(good * SealedSize, SealedSize).Clear();
-                return done + good;
-            }
-        }
-        return count;
     }
 
     /// <summary>
     /// One batch: block 0 of each frame (the Poly1305 one-time keys) in lanes 0–7, block 17 (the keystream for the
-    /// frame's bytes 1024–1027) in lanes 8–15. When sealing the tails are applied at once; when opening they are kept
-    /// for after authentication.
+    /// frame's bytes 1024–1027) in lanes 8–15.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void KeysAndTails(in KeyWords key, ulong counter, Span<byte> group, int n, Span<byte> keys, bool encrypt, Span<byte> tails)
+    private static void KeysAndTails(in FrameAead.KeyWords key, ulong counter, int n, Span<byte> keys, Span<uint> tails)
     {
-        Span<uint> ctr = stackalloc uint[16];
-        Span<uint> lo = stackalloc uint[16];
-        Span<uint> hi = stackalloc uint[16];
-        for (var lane = 0; lane < 16; lane++)
-        {
-            var f = lane % Group;
-            var nonce = counter + (ulong)Math.Min(f, n - 1);
-            ctr[lane] = lane < Group ? 0u : 17u;
-            lo[lane] = (uint)nonce;
-            hi[lane] = (uint)(nonce >> 32);
-        }
+        Span<uint> ctr = stackalloc uint[2 * Group];
+        Span<uint> lo = stackalloc uint[2 * Group];
+        Span<uint> hi = stackalloc uint[2 * Group];
+        FrameAead.KeyAndTailLanes(counter, n, Group, ctr, lo, hi);
         var ks = new Block16();
         ChaCha16(key, Vector512.Create<uint>(ctr), Vector512.Create<uint>(lo), Vector512.Create<uint>(hi), ref ks);
-        for (var f = 0; f < n; f++)
-        {
-            ks[f].AsByte().GetLower().StoreUnsafe(ref keys[32 * f]);
-            var tail = ks[Group + f].ToScalar();
-            if (encrypt)
-            {
-                ref var at = ref group[f * SealedSize + 1024];
-                Unsafe.WriteUnaligned(ref at, Unsafe.ReadUnaligned<uint>(ref at) ^ tail);
-            }
-            else
-            {
-                Unsafe.WriteUnaligned(ref tails[4 * f], tail);
-            }
-        }
+        var blocks = MemoryMarshal.AsBytes((Span<Vector512<uint>>)ks);
+        FrameAead.TakeKeysAndTails(blocks, Group, n, keys, tails);
         // The one-time Poly1305 keys were in there (ZeroMemory is not optimised away, unlike a dead store).
-        CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes((Span<Vector512<uint>>)ks));
+        CryptographicOperations.ZeroMemory(blocks);
     }
 
     /// <summary>XORs blocks 1–16 of the frame with nonce <paramref name="nonce"/> into its first 1024 bytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void XorData(in KeyWords key, ulong nonce, Span<byte> data)
+    private static void XorData(in FrameAead.KeyWords key, ulong nonce, Span<byte> data)
     {
         var ks = new Block16();
         ChaCha16(key, Vector512.Create(1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u, 16u),
@@ -184,12 +108,12 @@ internal static class FrameAead512
     /// Sixteen ChaCha20 blocks (RFC 8439 2.3): lane j has block counter <paramref name="ctr"/>[j] and nonce
     /// <c>0 ‖ lo[j] ‖ hi[j]</c> (words 13–15). On return <paramref name="output"/>[j] is lane j's 64-byte keystream block.
     /// </summary>
-    internal static void ChaCha16(in KeyWords key, Vector512<uint> ctr, Vector512<uint> lo, Vector512<uint> hi, ref Block16 output) =>
+    internal static void ChaCha16(in FrameAead.KeyWords key, Vector512<uint> ctr, Vector512<uint> lo, Vector512<uint> hi, ref Block16 output) =>
         ChaCha16(key, ctr, Vector512<uint>.Zero, lo, hi, ref output);
 
     /// <summary>As above with nonce word 13 given too (RFC 8439's test vectors use it; frames never do).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void ChaCha16(in KeyWords key, Vector512<uint> ctr, Vector512<uint> n13, Vector512<uint> lo, Vector512<uint> hi, ref Block16 output)
+    internal static void ChaCha16(in FrameAead.KeyWords key, Vector512<uint> ctr, Vector512<uint> n13, Vector512<uint> lo, Vector512<uint> hi, ref Block16 output)
     {
         var x0 = Vector512.Create(0x61707865u);
         var x1 = Vector512.Create(0x3320646eu);
@@ -308,15 +232,7 @@ internal static class FrameAead512
     internal static void Poly1305x8(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags)
     {
         Span<ulong> k = stackalloc ulong[5 * Group];
-        for (var f = 0; f < Group; f++)
-        {
-            var key = keys.Slice(32 * Math.Min(f, n - 1), 16);
-            k[f] = BinaryPrimitives.ReadUInt32LittleEndian(key) & 0x3ffffff;
-            k[Group + f] = (BinaryPrimitives.ReadUInt32LittleEndian(key[3..]) >> 2) & 0x3ffff03;
-            k[2 * Group + f] = (BinaryPrimitives.ReadUInt32LittleEndian(key[6..]) >> 4) & 0x3ffc0ff;
-            k[3 * Group + f] = (BinaryPrimitives.ReadUInt32LittleEndian(key[9..]) >> 6) & 0x3f03fff;
-            k[4 * Group + f] = (BinaryPrimitives.ReadUInt32LittleEndian(key[12..]) >> 8) & 0x00fffff;
-        }
+        FrameAead.ClampedLimbs(keys, n, k);
         var r0 = Vector512.Create<ulong>(k[..8]);
         var r1 = Vector512.Create<ulong>(k[8..16]);
         var r2 = Vector512.Create<ulong>(k[16..24]);
@@ -336,7 +252,7 @@ internal static class FrameAead512
 
         ref var g = ref MemoryMarshal.GetReference(group);
         Span<int> offsets = stackalloc int[Group];
-        for (var f = 0; f < Group; f++) offsets[f] = SealedSize * Math.Min(f, n - 1);
+        FrameAead.LaneOffsets(n, offsets);
 
         // Blocks 0–63: the first 1024 ciphertext bytes, four blocks of eight frames per step.
         for (var at = 0; at < 1024; at += 64)
@@ -367,9 +283,9 @@ internal static class FrameAead512
         }
         // Block 64: the last 4 ciphertext bytes, zero-padded to a full block. Block 65: le64(AAD length = 0) ‖ le64(1028).
         Span<ulong> last = stackalloc ulong[Group];
-        for (var f = 0; f < Group; f++) last[f] = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref g, offsets[f] + 1024));
+        FrameAead.LastBlocks(group, offsets, last);
         Block(Vector512.Create<ulong>(last), Vector512<ulong>.Zero, ref h0, ref h1, ref h2, ref h3, ref h4, r0, r1, r2, r3, r4, s1, s2, s3, s4);
-        Block(Vector512<ulong>.Zero, Vector512.Create((ulong)FrameSize), ref h0, ref h1, ref h2, ref h3, ref h4, r0, r1, r2, r3, r4, s1, s2, s3, s4);
+        Block(Vector512<ulong>.Zero, Vector512.Create((ulong)FrameAead.FrameSize), ref h0, ref h1, ref h2, ref h3, ref h4, r0, r1, r2, r3, r4, s1, s2, s3, s4);
 
         Span<ulong> hs = stackalloc ulong[5 * Group];
         h0.CopyTo(hs);
@@ -377,9 +293,7 @@ internal static class FrameAead512
         h2.CopyTo(hs[16..]);
         h3.CopyTo(hs[24..]);
         h4.CopyTo(hs[32..]);
-        for (var f = 0; f < n; f++)
-            Finish(hs[f], hs[8 + f], hs[16 + f], hs[24 + f], hs[32 + f], keys.Slice(32 * f + 16, 16), tags.Slice(16 * f, 16));
-        CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(hs));
+        FrameAead.FinishAll(hs, n, keys, tags);
     }
 
     /// <summary>h = (h + m + 2^128) · r mod 2^130 − 5, limbs of 26 bits (partially reduced), eight lanes.</summary>
@@ -414,6 +328,220 @@ internal static class FrameAead512
     /// <summary>32×32→64-bit multiply of each lane's low words (<c>vpmuludq</c>); every limb is below 2^32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<ulong> Mul(Vector512<ulong> a, Vector512<ulong> b) => Avx512F.Multiply(a.AsUInt32(), b.AsUInt32());
+}
+
+/// <summary>
+/// What a multi-frame path computes for one group of frames; <see cref="FrameAead"/> runs the group loop over it.
+/// Implemented by structs, so that <see cref="FrameAead.Seal{T}"/> and <see cref="FrameAead.Open{T}"/> are compiled
+/// once per path with the kernels called directly.
+/// </summary>
+internal interface IFrameKernels
+{
+    /// <summary>Frames per group (at most <see cref="FrameAead.MaxGroup"/>).</summary>
+    static abstract int Group { get; }
+
+    /// <summary>
+    /// For frames <paramref name="counter"/>… (<paramref name="n"/> of them): the 32-byte Poly1305 one-time key of
+    /// frame f (block 0) into <paramref name="keys"/>[32f…], and the keystream word for its bytes 1024–1027 (the
+    /// first word of block 17) into <paramref name="tails"/>[f].
+    /// </summary>
+    static abstract void KeysAndTails(in FrameAead.KeyWords key, ulong counter, int n, Span<byte> keys, Span<uint> tails);
+
+    /// <summary>XORs blocks 1–16 of the frame with nonce <paramref name="nonce"/> into its first 1024 bytes.</summary>
+    static abstract void XorData(in FrameAead.KeyWords key, ulong nonce, Span<byte> data);
+
+    /// <summary>The AEAD's Poly1305 tag of each of the <paramref name="n"/> frames of <paramref name="group"/>.</summary>
+    static abstract void Poly1305(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags);
+}
+
+/// <summary>
+/// The parts of the multi-frame ChaCha20-Poly1305 that do not depend on the vector width: the key words, the group
+/// loop of sealing and opening, the lane layout of the key-and-tail batch, and the scalar ends of Poly1305 (clamping
+/// r, the last partial block, the final reduction). Same constant-time rules as the kernels.
+/// </summary>
+internal static class FrameAead
+{
+    public const int FrameSize = SecretConnectionCipher.FrameSize;          // 1028: sealed in place
+    public const int SealedSize = SecretConnectionCipher.SealedFrameSize;   // 1044: frame + tag
+
+    /// <summary>The largest group a path may use (the AVX-512 path's 8).</summary>
+    public const int MaxGroup = 8;
+
+    /// <summary>The key as eight little-endian words.</summary>
+    [InlineArray(8)]
+    public struct KeyWords
+    {
+        private uint _w;
+
+        public static KeyWords From(ReadOnlySpan<byte> key)
+        {
+            var k = new KeyWords();
+            for (var i = 0; i < 8; i++) k[i] = BinaryPrimitives.ReadUInt32LittleEndian(key[(4 * i)..]);
+            return k;
+        }
+    }
+
+    [InlineArray(MaxGroup * 32)]
+    private struct PolyKeys
+    {
+        private byte _b;
+    }
+
+    [InlineArray(MaxGroup * 16)]
+    private struct Tags
+    {
+        private byte _b;
+    }
+
+    [InlineArray(MaxGroup)]
+    private struct Tails
+    {
+        private uint _w;
+    }
+
+    /// <summary>Seals <paramref name="count"/> consecutive frames (nonces <paramref name="counter"/>…) in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Seal<T>(in KeyWords key, ulong counter, Span<byte> frames, int count) where T : struct, IFrameKernels
+    {
+        var keys = new PolyKeys();
+        var tails = new Tails();
+        for (var done = 0; done < count; done += T.Group)
+        {
+            var n = Math.Min(T.Group, count - done);
+            var group = frames.Slice(done * SealedSize, n * SealedSize);
+            T.KeysAndTails(key, counter + (ulong)done, n, keys, tails);
+            for (var f = 0; f < n; f++)
+            {
+                T.XorData(key, counter + (ulong)(done + f), group.Slice(f * SealedSize, 1024));
+                XorTail(group, f, tails[f]);
+            }
+            var tags = new Tags();
+            T.Poly1305(group, n, keys, tags);
+            for (var f = 0; f < n; f++)
+                ((ReadOnlySpan<byte>)tags)[(16 * f)..(16 * f + 16)].CopyTo(group[(f * SealedSize + FrameSize)..]);
+        }
+        // The one-time keys and the tail keystream (ZeroMemory is not optimised away, unlike a dead store).
+        CryptographicOperations.ZeroMemory(keys);
+        CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes((Span<uint>)tails));
+    }
+
+    /// <summary>
+    /// Authenticates and opens <paramref name="count"/> consecutive sealed frames in place. Returns how many leading
+    /// frames were authentic and are now plaintext; the first frame that failed (if any) is zeroed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int Open<T>(in KeyWords key, ulong counter, Span<byte> frames, int count) where T : struct, IFrameKernels
+    {
+        var keys = new PolyKeys();
+        var tails = new Tails();
+        var opened = count;
+        for (var done = 0; done < count; done += T.Group)
+        {
+            var n = Math.Min(T.Group, count - done);
+            var group = frames.Slice(done * SealedSize, n * SealedSize);
+            // The tails are kept for after authentication: nothing is decrypted before its tag is checked.
+            T.KeysAndTails(key, counter + (ulong)done, n, keys, tails);
+            var tags = new Tags();
+            T.Poly1305(group, n, keys, tags);
+            var good = 0;
+            while (good < n && CryptographicOperations.FixedTimeEquals(
+                       ((ReadOnlySpan<byte>)tags).Slice(16 * good, 16), group.Slice(good * SealedSize + FrameSize, 16)))
+                good++;
+            for (var f = 0; f < good; f++)
+            {
+                T.XorData(key, counter + (ulong)(done + f), group.Slice(f * SealedSize, 1024));
+                XorTail(group, f, tails[f]);
+            }
+            if (good < n)
+            {
+                group.Slice(good * SealedSize, SealedSize).Clear();
+                opened = done + good;
+                break;
+            }
+        }
+        CryptographicOperations.ZeroMemory(keys);
+        CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes((Span<uint>)tails));
+        return opened;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void XorTail(Span<byte> group, int f, uint keystream)
+    {
+        ref var at = ref group[f * SealedSize + 1024];
+        Unsafe.WriteUnaligned(ref at, Unsafe.ReadUnaligned<uint>(ref at) ^ keystream);
+    }
+
+    /// <summary>
+    /// The lanes of the key-and-tail batch of a group of <paramref name="group"/> frames (2 × group lanes): lane f has
+    /// block 0 of frame f, lane group + f block 17 of frame f. Lanes past <paramref name="n"/> repeat the last frame.
+    /// </summary>
+    public static void KeyAndTailLanes(ulong counter, int n, int group, Span<uint> ctr, Span<uint> lo, Span<uint> hi)
+    {
+        for (var lane = 0; lane < 2 * group; lane++)
+        {
+            var nonce = counter + (ulong)Math.Min(lane % group, n - 1);
+            ctr[lane] = lane < group ? 0u : 17u;
+            lo[lane] = (uint)nonce;
+            hi[lane] = (uint)(nonce >> 32);
+        }
+    }
+
+    /// <summary>
+    /// From the key-and-tail batch's output (<paramref name="blocks"/>: 64 bytes per lane, in lane order): the first
+    /// 32 bytes of lane f are frame f's Poly1305 key, the first word of lane group + f its tail keystream.
+    /// </summary>
+    public static void TakeKeysAndTails(ReadOnlySpan<byte> blocks, int group, int n, Span<byte> keys, Span<uint> tails)
+    {
+        for (var f = 0; f < n; f++)
+        {
+            blocks.Slice(64 * f, 32).CopyTo(keys[(32 * f)..]);
+            tails[f] = BinaryPrimitives.ReadUInt32LittleEndian(blocks[(64 * (group + f))..]);
+        }
+    }
+
+    /// <summary>
+    /// The clamped r of each lane's one-time key as five 26-bit limbs: <paramref name="k"/>[lanes · i + f] is limb i
+    /// of lane f (lanes = k.Length / 5). Lanes past <paramref name="n"/> repeat the last frame.
+    /// </summary>
+    public static void ClampedLimbs(ReadOnlySpan<byte> keys, int n, Span<ulong> k)
+    {
+        var lanes = k.Length / 5;
+        for (var f = 0; f < lanes; f++)
+        {
+            var key = keys.Slice(32 * Math.Min(f, n - 1), 16);
+            k[f] = BinaryPrimitives.ReadUInt32LittleEndian(key) & 0x3ffffff;
+            k[lanes + f] = (BinaryPrimitives.ReadUInt32LittleEndian(key[3..]) >> 2) & 0x3ffff03;
+            k[2 * lanes + f] = (BinaryPrimitives.ReadUInt32LittleEndian(key[6..]) >> 4) & 0x3ffc0ff;
+            k[3 * lanes + f] = (BinaryPrimitives.ReadUInt32LittleEndian(key[9..]) >> 6) & 0x3f03fff;
+            k[4 * lanes + f] = (BinaryPrimitives.ReadUInt32LittleEndian(key[12..]) >> 8) & 0x00fffff;
+        }
+    }
+
+    /// <summary>Where lane f's frame starts in the group (lanes past <paramref name="n"/> repeat the last frame).</summary>
+    public static void LaneOffsets(int n, Span<int> offsets)
+    {
+        for (var f = 0; f < offsets.Length; f++) offsets[f] = SealedSize * Math.Min(f, n - 1);
+    }
+
+    /// <summary>Each lane's Poly1305 block 64: its frame's last 4 ciphertext bytes, zero-padded (as a low 64-bit word).</summary>
+    public static void LastBlocks(ReadOnlySpan<byte> group, ReadOnlySpan<int> offsets, Span<ulong> last)
+    {
+        for (var f = 0; f < offsets.Length; f++) last[f] = BinaryPrimitives.ReadUInt32LittleEndian(group[(offsets[f] + 1024)..]);
+    }
+
+    /// <summary>
+    /// Finishes the first <paramref name="n"/> lanes: <paramref name="hs"/>[lanes · i + f] is limb i of lane f's
+    /// accumulator (lanes = hs.Length / 5); the tag of frame f goes to <paramref name="tags"/>[16f…]. Clears
+    /// <paramref name="hs"/>.
+    /// </summary>
+    public static void FinishAll(Span<ulong> hs, int n, ReadOnlySpan<byte> keys, Span<byte> tags)
+    {
+        var lanes = hs.Length / 5;
+        for (var f = 0; f < n; f++)
+            Finish(hs[f], hs[lanes + f], hs[2 * lanes + f], hs[3 * lanes + f], hs[4 * lanes + f],
+                keys.Slice(32 * f + 16, 16), tags.Slice(16 * f, 16));
+        CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(hs));
+    }
 
     /// <summary>Fully reduces h mod 2^130 − 5 (branch-free), adds s and writes the 16-byte tag.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
