@@ -26,7 +26,7 @@ namespace Switchboard.Conn;
 /// transcript (with <c>SWITCHBOARD_AEAD=avx2</c>) and, differentially, the BCL's <see cref="ChaCha20Poly1305"/>
 /// (tests/Conn/FrameAeadTests, the <c>aead</c> fuzz target).</para>
 /// </remarks>
-internal static class FrameAead256
+internal readonly struct FrameAead256 : IFrameKernels
 {
     // The kernels are [AggressiveOptimization], for the same reason as FrameAead512's: unoptimized tier-0 code does
     // not inline the vector helpers.
@@ -43,37 +43,17 @@ internal static class FrameAead256
         private Vector256<uint> _v;
     }
 
-    /// <summary>Seals <paramref name="count"/> consecutive frames (nonces <paramref name="counter"/>…) in place.</summary>
-    public static void Seal(in FrameAead.KeyWords key, ulong counter, Span<byte> frames, int count) =>
-        FrameAead.Seal<Kernels>(key, counter, frames, count);
+    static int IFrameKernels.Group => Group;
 
-    /// <summary>
-    /// Authenticates and opens <paramref name="count"/> consecutive sealed frames in place. Returns how many leading
-    /// frames were authentic and are now plaintext; the first frame that failed (if any) is zeroed.
-    /// </summary>
-    public static int Open(in FrameAead.KeyWords key, ulong counter, Span<byte> frames, int count) =>
-        FrameAead.Open<Kernels>(key, counter, frames, count);
-
-    /// <summary>The AVX2 kernels for <see cref="FrameAead"/>'s group loop: groups of 4 frames.</summary>
-    private readonly struct Kernels : IFrameKernels
-    {
-        public static int Group => FrameAead256.Group;
-
-        public static void KeysAndTails(in FrameAead.KeyWords key, ulong counter, int n, Span<byte> keys, Span<uint> tails) =>
-            FrameAead256.KeysAndTails(key, counter, n, keys, tails);
-
-        public static void XorData(in FrameAead.KeyWords key, ulong nonce, Span<byte> data) => FrameAead256.XorData(key, nonce, data);
-
-        public static void Poly1305(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags) =>
-            Poly1305x4(group, n, keys, tags);
-    }
+    static void IFrameKernels.Poly1305(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags) =>
+        Poly1305x4(group, n, keys, tags);
 
     /// <summary>
     /// One batch: block 0 of each frame (the Poly1305 one-time keys) in lanes 0–3, block 17 (the keystream for the
     /// frame's bytes 1024–1027) in lanes 4–7.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void KeysAndTails(in FrameAead.KeyWords key, ulong counter, int n, Span<byte> keys, Span<uint> tails)
+    static void IFrameKernels.KeysAndTails(in FrameAead.KeyWords key, ulong counter, int n, Span<byte> keys, Span<uint> tails)
     {
         Span<uint> ctr = stackalloc uint[2 * Group];
         Span<uint> lo = stackalloc uint[2 * Group];
@@ -89,7 +69,7 @@ internal static class FrameAead256
 
     /// <summary>XORs blocks 1–16 of the frame with nonce <paramref name="nonce"/> into its first 1024 bytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void XorData(in FrameAead.KeyWords key, ulong nonce, Span<byte> data)
+    static void IFrameKernels.XorData(in FrameAead.KeyWords key, ulong nonce, Span<byte> data)
     {
         var lo = Vector256.Create((uint)nonce);
         var hi = Vector256.Create((uint)(nonce >> 32));

@@ -20,15 +20,15 @@ namespace Switchboard.Conn;
 /// lanes 0–7 and block 17 (the frame's last 4 bytes) in lanes 8–15; then one batch per frame computes blocks 1–16,
 /// which cover the frame's first 1024 bytes. Eight frames cost nine batches, the minimum for 144 blocks.</para>
 /// <para>The group loop (keys and tails, data, tags, the authentication check) and the scalar parts of Poly1305 are
-/// <see cref="FrameAead"/>'s, shared with the AVX2 path (<see cref="FrameAead256"/>); this class has the 512-bit
-/// kernels.</para>
+/// <see cref="FrameAead"/>'s, shared with the AVX2 path (<see cref="FrameAead256"/>); this type has the 512-bit
+/// kernels (static only: a struct so that <c>FrameAead.Seal&lt;FrameAead512&gt;</c> is compiled for it).</para>
 /// <para>Constant time by construction: the arithmetic has no secret-dependent branches or table lookups; the final
 /// reduction selects with masks; tags are compared with <see cref="CryptographicOperations.FixedTimeEquals"/>. The
 /// only branches are on public facts (frame counts, which frame failed to authenticate).</para>
 /// <para>Verified against RFC 8439's test vectors, the golden CometBFT transcript and, differentially, the BCL's
 /// <see cref="ChaCha20Poly1305"/> over random keys, nonces, frame counts and tampered tags (tests/Conn/FrameAeadTests).</para>
 /// </remarks>
-internal static class FrameAead512
+internal readonly struct FrameAead512 : IFrameKernels
 {
     // The kernels are [AggressiveOptimization]: tiered compilation would first run them unoptimized (and then
     // instrumented), where the vector helpers are not inlined and cost ten times as much.
@@ -45,37 +45,17 @@ internal static class FrameAead512
         private Vector512<uint> _v;
     }
 
-    /// <summary>Seals <paramref name="count"/> consecutive frames (nonces <paramref name="counter"/>…) in place.</summary>
-    public static void Seal(in FrameAead.KeyWords key, ulong counter, Span<byte> frames, int count) =>
-        FrameAead.Seal<Kernels>(key, counter, frames, count);
+    static int IFrameKernels.Group => Group;
 
-    /// <summary>
-    /// Authenticates and opens <paramref name="count"/> consecutive sealed frames in place. Returns how many leading
-    /// frames were authentic and are now plaintext; the first frame that failed (if any) is zeroed.
-    /// </summary>
-    public static int Open(in FrameAead.KeyWords key, ulong counter, Span<byte> frames, int count) =>
-        FrameAead.Open<Kernels>(key, counter, frames, count);
-
-    /// <summary>The AVX-512 kernels for <see cref="FrameAead"/>'s group loop: groups of 8 frames.</summary>
-    private readonly struct Kernels : IFrameKernels
-    {
-        public static int Group => FrameAead512.Group;
-
-        public static void KeysAndTails(in FrameAead.KeyWords key, ulong counter, int n, Span<byte> keys, Span<uint> tails) =>
-            FrameAead512.KeysAndTails(key, counter, n, keys, tails);
-
-        public static void XorData(in FrameAead.KeyWords key, ulong nonce, Span<byte> data) => FrameAead512.XorData(key, nonce, data);
-
-        public static void Poly1305(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags) =>
-            Poly1305x8(group, n, keys, tags);
-    }
+    static void IFrameKernels.Poly1305(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags) =>
+        Poly1305x8(group, n, keys, tags);
 
     /// <summary>
     /// One batch: block 0 of each frame (the Poly1305 one-time keys) in lanes 0–7, block 17 (the keystream for the
     /// frame's bytes 1024–1027) in lanes 8–15.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void KeysAndTails(in FrameAead.KeyWords key, ulong counter, int n, Span<byte> keys, Span<uint> tails)
+    static void IFrameKernels.KeysAndTails(in FrameAead.KeyWords key, ulong counter, int n, Span<byte> keys, Span<uint> tails)
     {
         Span<uint> ctr = stackalloc uint[2 * Group];
         Span<uint> lo = stackalloc uint[2 * Group];
@@ -91,7 +71,7 @@ internal static class FrameAead512
 
     /// <summary>XORs blocks 1–16 of the frame with nonce <paramref name="nonce"/> into its first 1024 bytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void XorData(in FrameAead.KeyWords key, ulong nonce, Span<byte> data)
+    static void IFrameKernels.XorData(in FrameAead.KeyWords key, ulong nonce, Span<byte> data)
     {
         var ks = new Block16();
         ChaCha16(key, Vector512.Create(1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u, 16u),
@@ -332,8 +312,8 @@ internal static class FrameAead512
 
 /// <summary>
 /// What a multi-frame path computes for one group of frames; <see cref="FrameAead"/> runs the group loop over it.
-/// Implemented by structs, so that <see cref="FrameAead.Seal{T}"/> and <see cref="FrameAead.Open{T}"/> are compiled
-/// once per path with the kernels called directly.
+/// Implemented (statically) by structs, so that <see cref="FrameAead.Seal{T}"/> and <see cref="FrameAead.Open{T}"/> are
+/// compiled once per path with the kernels called directly.
 /// </summary>
 internal interface IFrameKernels
 {

@@ -148,10 +148,10 @@ internal sealed class SecretConnectionCipher : IDisposable
         switch (_path)
         {
             case FrameAeadPath.Avx512:
-                FrameAead512.Seal(_keyWords, _counter, frames, count);
+                FrameAead.Seal<FrameAead512>(_keyWords, _counter, frames, count);
                 break;
             case FrameAeadPath.Avx2:
-                FrameAead256.Seal(_keyWords, _counter, frames, count);
+                FrameAead.Seal<FrameAead256>(_keyWords, _counter, frames, count);
                 break;
             default:
                 for (var i = 0; i < count; i++) Seal(frames.Slice(i * SealedFrameSize, SealedFrameSize));
@@ -186,8 +186,8 @@ internal sealed class SecretConnectionCipher : IDisposable
             return allowed;
         }
         var opened = _path == FrameAeadPath.Avx512
-            ? FrameAead512.Open(_keyWords, _counter, frames, allowed)
-            : FrameAead256.Open(_keyWords, _counter, frames, allowed);
+            ? FrameAead.Open<FrameAead512>(_keyWords, _counter, frames, allowed)
+            : FrameAead.Open<FrameAead256>(_keyWords, _counter, frames, allowed);
         _counter += (ulong)opened;
         failed = opened < allowed;
         if (failed) _counter++; // the failed frame used its nonce, as a one-at-a-time open would have
