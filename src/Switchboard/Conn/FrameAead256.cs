@@ -48,44 +48,8 @@ internal readonly struct FrameAead256 : IFrameKernels
     static void IFrameKernels.Poly1305(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags) =>
         Poly1305x4(group, n, keys, tags);
 
-    /// <summary>
-    /// One batch: block 0 of each frame (the Poly1305 one-time keys) in lanes 0–3, block 17 (the keystream for the
-    /// frame's bytes 1024–1027) in lanes 4–7.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void IFrameKernels.KeysAndTails(in FrameAead.KeyWords key, ulong counter, int n, Span<byte> keys, Span<uint> tails)
-    {
-        Span<uint> ctr = stackalloc uint[2 * Group];
-        Span<uint> lo = stackalloc uint[2 * Group];
-        Span<uint> hi = stackalloc uint[2 * Group];
-        FrameAead.KeyAndTailLanes(counter, n, Group, ctr, lo, hi);
-        var ks = new Block8();
-        ChaCha8(key, Vector256.Create<uint>(ctr), Vector256.Create<uint>(lo), Vector256.Create<uint>(hi), ref ks);
-        var blocks = MemoryMarshal.AsBytes((Span<Vector256<uint>>)ks);
-        FrameAead.TakeKeysAndTails(blocks, Group, n, keys, tails);
-        // The one-time Poly1305 keys were in there (ZeroMemory is not optimised away, unlike a dead store).
-        CryptographicOperations.ZeroMemory(blocks);
-    }
-
-    /// <summary>XORs blocks 1–16 of the frame with nonce <paramref name="nonce"/> into its first 1024 bytes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void IFrameKernels.XorData(in FrameAead.KeyWords key, ulong nonce, Span<byte> data)
-    {
-        var lo = Vector256.Create((uint)nonce);
-        var hi = Vector256.Create((uint)(nonce >> 32));
-        var ks = new Block8();
-        ref var d = ref MemoryMarshal.GetReference(data);
-        for (var half = 0; half < 2; half++)
-        {
-            // Blocks 1–8, then 9–16: 512 bytes each.
-            ChaCha8(key, Vector256.Create(1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u) + Vector256.Create((uint)(8 * half)), lo, hi, ref ks);
-            for (var i = 0; i < 16; i++)
-            {
-                var at = (nuint)(512 * half + 32 * i);
-                (Vector256.LoadUnsafe(ref d, at) ^ ks[i].AsByte()).StoreUnsafe(ref d, at);
-            }
-        }
-    }
+    static void IFrameKernels.ChaCha(in FrameAead.KeyWords key, ReadOnlySpan<uint> ctr, ReadOnlySpan<uint> lo, ReadOnlySpan<uint> hi, Span<byte> blocks) =>
+        ChaCha8(key, Vector256.Create(ctr), Vector256.Create(lo), Vector256.Create(hi), ref MemoryMarshal.AsRef<Block8>(blocks));
 
     /// <summary>
     /// Eight ChaCha20 blocks (RFC 8439 2.3): lane j has block counter <paramref name="ctr"/>[j] and nonce

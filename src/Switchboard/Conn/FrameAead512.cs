@@ -50,39 +50,8 @@ internal readonly struct FrameAead512 : IFrameKernels
     static void IFrameKernels.Poly1305(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags) =>
         Poly1305x8(group, n, keys, tags);
 
-    /// <summary>
-    /// One batch: block 0 of each frame (the Poly1305 one-time keys) in lanes 0–7, block 17 (the keystream for the
-    /// frame's bytes 1024–1027) in lanes 8–15.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void IFrameKernels.KeysAndTails(in FrameAead.KeyWords key, ulong counter, int n, Span<byte> keys, Span<uint> tails)
-    {
-        Span<uint> ctr = stackalloc uint[2 * Group];
-        Span<uint> lo = stackalloc uint[2 * Group];
-        Span<uint> hi = stackalloc uint[2 * Group];
-        FrameAead.KeyAndTailLanes(counter, n, Group, ctr, lo, hi);
-        var ks = new Block16();
-        ChaCha16(key, Vector512.Create<uint>(ctr), Vector512.Create<uint>(lo), Vector512.Create<uint>(hi), ref ks);
-        var blocks = MemoryMarshal.AsBytes((Span<Vector512<uint>>)ks);
-        FrameAead.TakeKeysAndTails(blocks, Group, n, keys, tails);
-        // The one-time Poly1305 keys were in there (ZeroMemory is not optimised away, unlike a dead store).
-        CryptographicOperations.ZeroMemory(blocks);
-    }
-
-    /// <summary>XORs blocks 1–16 of the frame with nonce <paramref name="nonce"/> into its first 1024 bytes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void IFrameKernels.XorData(in FrameAead.KeyWords key, ulong nonce, Span<byte> data)
-    {
-        var ks = new Block16();
-        ChaCha16(key, Vector512.Create(1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u, 16u),
-            Vector512.Create((uint)nonce), Vector512.Create((uint)(nonce >> 32)), ref ks);
-        ref var d = ref MemoryMarshal.GetReference(data);
-        for (var i = 0; i < 16; i++)
-        {
-            var at = (nuint)(64 * i);
-            (Vector512.LoadUnsafe(ref d, at) ^ ks[i].AsByte()).StoreUnsafe(ref d, at);
-        }
-    }
+    static void IFrameKernels.ChaCha(in FrameAead.KeyWords key, ReadOnlySpan<uint> ctr, ReadOnlySpan<uint> lo, ReadOnlySpan<uint> hi, Span<byte> blocks) =>
+        ChaCha16(key, Vector512.Create(ctr), Vector512.Create(lo), Vector512.Create(hi), ref MemoryMarshal.AsRef<Block16>(blocks));
 
     /// <summary>
     /// Sixteen ChaCha20 blocks (RFC 8439 2.3): lane j has block counter <paramref name="ctr"/>[j] and nonce
@@ -311,24 +280,22 @@ internal readonly struct FrameAead512 : IFrameKernels
 }
 
 /// <summary>
-/// What a multi-frame path computes for one group of frames; <see cref="FrameAead"/> runs the group loop over it.
-/// Implemented (statically) by structs, so that <see cref="FrameAead.Seal{T}"/> and <see cref="FrameAead.Open{T}"/> are
-/// compiled once per path with the kernels called directly.
+/// The two vector kernels of a multi-frame path; <see cref="FrameAead"/> runs the rest (the group loop, which blocks a
+/// batch computes, the XOR, the authentication check) over them. Implemented (statically) by structs, so that
+/// <see cref="FrameAead.Seal{T}"/> and <see cref="FrameAead.Open{T}"/> are compiled once per path with the kernels
+/// called directly.
 /// </summary>
 internal interface IFrameKernels
 {
-    /// <summary>Frames per group (at most <see cref="FrameAead.MaxGroup"/>).</summary>
+    /// <summary>Frames per group, the Poly1305 lanes (at most <see cref="FrameAead.MaxGroup"/>); a ChaCha20 batch has twice as many.</summary>
     static abstract int Group { get; }
 
     /// <summary>
-    /// For frames <paramref name="counter"/>… (<paramref name="n"/> of them): the 32-byte Poly1305 one-time key of
-    /// frame f (block 0) into <paramref name="keys"/>[32f…], and the keystream word for its bytes 1024–1027 (the
-    /// first word of block 17) into <paramref name="tails"/>[f].
+    /// One batch of 2 · <see cref="Group"/> ChaCha20 blocks (RFC 8439 2.3): lane j has block counter
+    /// <paramref name="ctr"/>[j] and nonce <c>0 ‖ lo[j] ‖ hi[j]</c>; its 64-byte keystream block goes to
+    /// <paramref name="blocks"/>[64j…].
     /// </summary>
-    static abstract void KeysAndTails(in FrameAead.KeyWords key, ulong counter, int n, Span<byte> keys, Span<uint> tails);
-
-    /// <summary>XORs blocks 1–16 of the frame with nonce <paramref name="nonce"/> into its first 1024 bytes.</summary>
-    static abstract void XorData(in FrameAead.KeyWords key, ulong nonce, Span<byte> data);
+    static abstract void ChaCha(in FrameAead.KeyWords key, ReadOnlySpan<uint> ctr, ReadOnlySpan<uint> lo, ReadOnlySpan<uint> hi, Span<byte> blocks);
 
     /// <summary>The AEAD's Poly1305 tag of each of the <paramref name="n"/> frames of <paramref name="group"/>.</summary>
     static abstract void Poly1305(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags);
@@ -336,9 +303,14 @@ internal interface IFrameKernels
 
 /// <summary>
 /// The parts of the multi-frame ChaCha20-Poly1305 that do not depend on the vector width: the key words, the group
-/// loop of sealing and opening, the lane layout of the key-and-tail batch, and the scalar ends of Poly1305 (clamping
+/// loop of sealing and opening, which blocks each ChaCha20 batch computes, and the scalar ends of Poly1305 (clamping
 /// r, the last partial block, the final reduction). Same constant-time rules as the kernels.
 /// </summary>
+/// <remarks>
+/// A group of G frames (G = <see cref="IFrameKernels.Group"/>): one batch computes block 0 (the Poly1305 key) of each
+/// frame in lanes 0…G−1 and block 17 (the keystream of the frame's last 4 bytes) in lanes G…2G−1; then 8 / G batches
+/// per frame compute blocks 1–16, which cover its first 1024 bytes. That is 18 blocks per frame, none wasted.
+/// </remarks>
 internal static class FrameAead
 {
     public const int FrameSize = SecretConnectionCipher.FrameSize;          // 1028: sealed in place
@@ -379,29 +351,43 @@ internal static class FrameAead
         private uint _w;
     }
 
+    /// <summary>A batch's output: 64 bytes per lane.</summary>
+    [InlineArray(2 * MaxGroup * 64)]
+    private struct Blocks
+    {
+        private byte _b;
+    }
+
+    /// <summary>A batch's input: counters, then the nonce's low words, then its high words (2 · MaxGroup each).</summary>
+    [InlineArray(3 * 2 * MaxGroup)]
+    private struct Lanes
+    {
+        private uint _w;
+    }
+
     /// <summary>Seals <paramref name="count"/> consecutive frames (nonces <paramref name="counter"/>…) in place.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Seal<T>(in KeyWords key, ulong counter, Span<byte> frames, int count) where T : struct, IFrameKernels
     {
         var keys = new PolyKeys();
         var tails = new Tails();
+        var blocks = new Blocks();
+        var lanes = new Lanes();
         for (var done = 0; done < count; done += T.Group)
         {
             var n = Math.Min(T.Group, count - done);
             var group = frames.Slice(done * SealedSize, n * SealedSize);
-            T.KeysAndTails(key, counter + (ulong)done, n, keys, tails);
+            KeysAndTails<T>(key, counter + (ulong)done, n, keys, tails, lanes, blocks);
             for (var f = 0; f < n; f++)
-            {
-                T.XorData(key, counter + (ulong)(done + f), group.Slice(f * SealedSize, 1024));
-                XorTail(group, f, tails[f]);
-            }
+                XorData<T>(key, counter + (ulong)(done + f), group.Slice(f * SealedSize, FrameSize), tails[f], lanes, blocks);
             var tags = new Tags();
             T.Poly1305(group, n, keys, tags);
             for (var f = 0; f < n; f++)
                 ((ReadOnlySpan<byte>)tags)[(16 * f)..(16 * f + 16)].CopyTo(group[(f * SealedSize + FrameSize)..]);
         }
-        // The one-time keys and the tail keystream (ZeroMemory is not optimised away, unlike a dead store).
+        // The one-time keys and keystream (ZeroMemory is not optimised away, unlike a dead store).
         CryptographicOperations.ZeroMemory(keys);
+        CryptographicOperations.ZeroMemory(blocks);
         CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes((Span<uint>)tails));
     }
 
@@ -414,13 +400,15 @@ internal static class FrameAead
     {
         var keys = new PolyKeys();
         var tails = new Tails();
+        var blocks = new Blocks();
+        var lanes = new Lanes();
         var opened = count;
         for (var done = 0; done < count; done += T.Group)
         {
             var n = Math.Min(T.Group, count - done);
             var group = frames.Slice(done * SealedSize, n * SealedSize);
             // The tails are kept for after authentication: nothing is decrypted before its tag is checked.
-            T.KeysAndTails(key, counter + (ulong)done, n, keys, tails);
+            KeysAndTails<T>(key, counter + (ulong)done, n, keys, tails, lanes, blocks);
             var tags = new Tags();
             T.Poly1305(group, n, keys, tags);
             var good = 0;
@@ -428,10 +416,7 @@ internal static class FrameAead
                        ((ReadOnlySpan<byte>)tags).Slice(16 * good, 16), group.Slice(good * SealedSize + FrameSize, 16)))
                 good++;
             for (var f = 0; f < good; f++)
-            {
-                T.XorData(key, counter + (ulong)(done + f), group.Slice(f * SealedSize, 1024));
-                XorTail(group, f, tails[f]);
-            }
+                XorData<T>(key, counter + (ulong)(done + f), group.Slice(f * SealedSize, FrameSize), tails[f], lanes, blocks);
             if (good < n)
             {
                 group.Slice(good * SealedSize, SealedSize).Clear();
@@ -440,43 +425,73 @@ internal static class FrameAead
             }
         }
         CryptographicOperations.ZeroMemory(keys);
+        CryptographicOperations.ZeroMemory(blocks);
         CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes((Span<uint>)tails));
         return opened;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void XorTail(Span<byte> group, int f, uint keystream)
-    {
-        ref var at = ref group[f * SealedSize + 1024];
-        Unsafe.WriteUnaligned(ref at, Unsafe.ReadUnaligned<uint>(ref at) ^ keystream);
-    }
-
     /// <summary>
-    /// The lanes of the key-and-tail batch of a group of <paramref name="group"/> frames (2 × group lanes): lane f has
-    /// block 0 of frame f, lane group + f block 17 of frame f. Lanes past <paramref name="n"/> repeat the last frame.
+    /// One batch for frames <paramref name="counter"/>… (<paramref name="n"/> of them, lanes past n repeat the last):
+    /// frame f's 32-byte Poly1305 key (block 0, lane f) into <paramref name="keys"/>[32f…], the keystream word of its
+    /// bytes 1024–1027 (block 17, lane G + f) into <paramref name="tails"/>[f].
     /// </summary>
-    public static void KeyAndTailLanes(ulong counter, int n, int group, Span<uint> ctr, Span<uint> lo, Span<uint> hi)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void KeysAndTails<T>(in KeyWords key, ulong counter, int n, Span<byte> keys, Span<uint> tails,
+        Span<uint> lanes, Span<byte> blocks) where T : struct, IFrameKernels
     {
-        for (var lane = 0; lane < 2 * group; lane++)
+        var width = 2 * T.Group;
+        var ctr = lanes[..width];
+        var lo = lanes.Slice(2 * MaxGroup, width);
+        var hi = lanes.Slice(4 * MaxGroup, width);
+        for (var lane = 0; lane < width; lane++)
         {
-            var nonce = counter + (ulong)Math.Min(lane % group, n - 1);
-            ctr[lane] = lane < group ? 0u : 17u;
+            var nonce = counter + (ulong)Math.Min(lane % T.Group, n - 1);
+            ctr[lane] = lane < T.Group ? 0u : 17u;
             lo[lane] = (uint)nonce;
             hi[lane] = (uint)(nonce >> 32);
         }
-    }
-
-    /// <summary>
-    /// From the key-and-tail batch's output (<paramref name="blocks"/>: 64 bytes per lane, in lane order): the first
-    /// 32 bytes of lane f are frame f's Poly1305 key, the first word of lane group + f its tail keystream.
-    /// </summary>
-    public static void TakeKeysAndTails(ReadOnlySpan<byte> blocks, int group, int n, Span<byte> keys, Span<uint> tails)
-    {
+        T.ChaCha(key, ctr, lo, hi, blocks);
         for (var f = 0; f < n; f++)
         {
             blocks.Slice(64 * f, 32).CopyTo(keys[(32 * f)..]);
-            tails[f] = BinaryPrimitives.ReadUInt32LittleEndian(blocks[(64 * (group + f))..]);
+            tails[f] = BinaryPrimitives.ReadUInt32LittleEndian(blocks[(64 * (T.Group + f))..]);
         }
+    }
+
+    /// <summary>
+    /// XORs the keystream of the frame with nonce <paramref name="nonce"/> into it: blocks 1–16 (in batches of 2G)
+    /// into its first 1024 bytes, <paramref name="tail"/> into the last 4.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void XorData<T>(in KeyWords key, ulong nonce, Span<byte> frame, uint tail, Span<uint> lanes, Span<byte> blocks)
+        where T : struct, IFrameKernels
+    {
+        var width = 2 * T.Group;
+        var ctr = lanes[..width];
+        var lo = lanes.Slice(2 * MaxGroup, width);
+        var hi = lanes.Slice(4 * MaxGroup, width);
+        lo.Fill((uint)nonce);
+        hi.Fill((uint)(nonce >> 32));
+        ref var d = ref MemoryMarshal.GetReference(frame);
+        ref var k = ref MemoryMarshal.GetReference(blocks);
+        for (var first = 0; first < 16; first += width)
+        {
+            for (var lane = 0; lane < width; lane++) ctr[lane] = (uint)(1 + first + lane);
+            T.ChaCha(key, ctr, lo, hi, blocks);
+            for (var at = 0; at < 64 * width; at += 32)
+            {
+                var to = (nuint)(64 * first + at);
+                (Vector256.LoadUnsafe(ref d, to) ^ Vector256.LoadUnsafe(ref k, (nuint)at)).StoreUnsafe(ref d, to);
+            }
+        }
+        XorTail(frame, tail);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void XorTail(Span<byte> frame, uint keystream)
+    {
+        ref var at = ref frame[1024];
+        Unsafe.WriteUnaligned(ref at, Unsafe.ReadUnaligned<uint>(ref at) ^ keystream);
     }
 
     /// <summary>
