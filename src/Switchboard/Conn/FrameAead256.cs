@@ -16,8 +16,9 @@ namespace Switchboard.Conn;
 /// Poly1305 runs 4 frames side by side (one frame per 64-bit lane, 26-bit limbs, <c>vpmuludq</c>).</para>
 /// <para>Layout of one group of up to 4 frames: one ChaCha batch computes block 0 (the Poly1305 key) of each frame in
 /// lanes 0–3 and block 17 (the frame's last 4 bytes) in lanes 4–7; then two batches per frame compute blocks 1–8 and
-/// 9–16, which cover the frame's first 1024 bytes. Four frames cost nine batches, the minimum for 72 blocks. The group
-/// loop and the scalar parts of Poly1305 are <see cref="FrameAead"/>'s, shared with the AVX-512 path.</para>
+/// 9–16, which cover the frame's first 1024 bytes. Four frames cost nine batches, the minimum for 72 blocks. That
+/// layout, the group loop and the scalar parts of Poly1305 are <see cref="FrameAead"/>'s, shared with the AVX-512
+/// path; this type has the two 256-bit kernels, the ChaCha20 batch and Poly1305x4.</para>
 /// <para>Constant time by construction: the arithmetic has no secret-dependent branches or table lookups (the byte
 /// shuffles use fixed control vectors); the final reduction selects with masks; tags are compared with
 /// <see cref="CryptographicOperations.FixedTimeEquals"/>. The only branches are on public facts (frame counts, which

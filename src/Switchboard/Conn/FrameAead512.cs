@@ -19,9 +19,10 @@ namespace Switchboard.Conn;
 /// <para>Layout of one group of up to 8 frames: one ChaCha batch computes block 0 (the Poly1305 key) of each frame in
 /// lanes 0–7 and block 17 (the frame's last 4 bytes) in lanes 8–15; then one batch per frame computes blocks 1–16,
 /// which cover the frame's first 1024 bytes. Eight frames cost nine batches, the minimum for 144 blocks.</para>
-/// <para>The group loop (keys and tails, data, tags, the authentication check) and the scalar parts of Poly1305 are
-/// <see cref="FrameAead"/>'s, shared with the AVX2 path (<see cref="FrameAead256"/>); this type has the 512-bit
-/// kernels (static only: a struct so that <c>FrameAead.Seal&lt;FrameAead512&gt;</c> is compiled for it).</para>
+/// <para>That layout, the group loop (keys and tails, the data XOR, tags, the authentication check) and the scalar
+/// parts of Poly1305 are <see cref="FrameAead"/>'s, shared with the AVX2 path (<see cref="FrameAead256"/>); this type
+/// has the two 512-bit kernels, the ChaCha20 batch and Poly1305x8 (static only: a struct so that
+/// <c>FrameAead.Seal&lt;FrameAead512&gt;</c> is compiled for it).</para>
 /// <para>Constant time by construction: the arithmetic has no secret-dependent branches or table lookups; the final
 /// reduction selects with masks; tags are compared with <see cref="CryptographicOperations.FixedTimeEquals"/>. The
 /// only branches are on public facts (frame counts, which frame failed to authenticate).</para>
