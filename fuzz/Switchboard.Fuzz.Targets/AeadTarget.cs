@@ -4,9 +4,9 @@ using Switchboard.Conn;
 namespace Switchboard.Fuzz;
 
 /// <summary>
-/// Differential: the record layer's multi-frame AVX-512 ChaCha20-Poly1305 against the BCL's, on the same frames. Every
-/// sealed byte must agree, every run must open back, and a tampered run must stop at the same frame on both paths.
-/// On a machine without AVX-512 only the BCL path runs (and must round-trip).
+/// Differential: the record layer's multi-frame ChaCha20-Poly1305 paths (AVX-512 and AVX2) against the BCL's, on the
+/// same frames. Every sealed byte must agree, every run must open back, and a tampered run must stop at the same frame
+/// on every path. A path this machine lacks is left out (with neither, only the BCL runs and must round-trip).
 /// </summary>
 /// <remarks>
 /// Input: byte 0 → frame count (1 + b % 24); bytes 1–32 the key; 33–40 the first nonce counter (LE, top bit cleared
@@ -22,7 +22,7 @@ internal static class AeadTarget
 
     public static readonly FuzzTarget Target = new(
         "aead",
-        "SecretConnectionCipher.SealFrames/OpenFrames: the AVX-512 multi-frame path against the BCL (byte 0: frames, then key, nonce, tamper)",
+        "SecretConnectionCipher.SealFrames/OpenFrames: the AVX-512 and AVX2 multi-frame paths against the BCL (byte 0: frames, then key, nonce, tamper)",
         Body,
         _ => false, // nothing may be thrown: every input is a valid run
         FuzzTargets.Linear(256 * 1024, 16));
@@ -49,26 +49,31 @@ internal static class AeadTarget
         }
 
         var reference = plain.AsSpan().ToArray();
-        using (var bcl = new SecretConnectionCipher(key, counter, batch: false)) bcl.SealFrames(reference, count);
-        if (FrameAead512.IsSupported)
+        using (var bcl = new SecretConnectionCipher(key, counter, FrameAeadPath.Bcl)) bcl.SealFrames(reference, count);
+        foreach (var path in Paths)
         {
+            if (path == FrameAeadPath.Bcl) continue;
             var ours = plain.AsSpan().ToArray();
-            using (var batch = new SecretConnectionCipher(key, counter, batch: true)) batch.SealFrames(ours, count);
-            FuzzTargets.Check(ours.AsSpan().SequenceEqual(reference), "AVX-512 sealed bytes differ from the BCL's");
+            using (var batch = new SecretConnectionCipher(key, counter, path)) batch.SealFrames(ours, count);
+            FuzzTargets.Check(ours.AsSpan().SequenceEqual(reference), $"{path} sealed bytes differ from the BCL's");
         }
         if (tamper >= 0) reference[tamper * Sealed + offset] ^= mask;
 
         var expected = tamper < 0 ? count : tamper;
-        foreach (var batch in FrameAead512.IsSupported ? new[] { false, true } : [false])
+        foreach (var path in Paths)
         {
             var copy = reference.AsSpan().ToArray();
-            using var opener = new SecretConnectionCipher(key, counter, batch);
+            using var opener = new SecretConnectionCipher(key, counter, path);
             var opened = opener.OpenFrames(copy, count, out var failed);
             FuzzTargets.Check(opened == expected && failed == (tamper >= 0),
-                $"{(batch ? "AVX-512" : "BCL")} path opened {opened} of {count} frames (failed: {failed}); expected {expected}");
+                $"{path} path opened {opened} of {count} frames (failed: {failed}); expected {expected}");
             for (var f = 0; f < opened; f++)
                 FuzzTargets.Check(copy.AsSpan(f * Sealed, Frame).SequenceEqual(plain.AsSpan(f * Sealed, Frame)),
-                    $"{(batch ? "AVX-512" : "BCL")} path: frame {f} did not open to its plaintext");
+                    $"{path} path: frame {f} did not open to its plaintext");
         }
     }
+
+    /// <summary>The paths this machine runs, the BCL first.</summary>
+    private static readonly FrameAeadPath[] Paths =
+        [.. new[] { FrameAeadPath.Bcl, FrameAeadPath.Avx2, FrameAeadPath.Avx512 }.Where(SecretConnectionCipher.IsSupported)];
 }

@@ -19,7 +19,7 @@ namespace Switchboard.Conn;
 /// so each 64-bit sum of five 26×29-bit products stays below 2^59, the bound the eight-frame kernel works in too.
 /// Constant time as the rest: no branch or index depends on the key or the data.
 /// </remarks>
-internal static partial class FrameAead512
+internal readonly partial struct FrameAead512
 {
     /// <summary>Groups of up to this many frames take the one-frame path (it costs about a sixth of the eight-frame
     /// kernel per frame, which costs the same for one frame as for eight).</summary>
@@ -34,7 +34,7 @@ internal static partial class FrameAead512
             return;
         }
         for (var f = 0; f < n; f++)
-            Poly1305Wide(group.Slice(f * SealedSize, FrameSize), keys.Slice(32 * f, 32), tags.Slice(16 * f, 16));
+            Poly1305Wide(group.Slice(f * FrameAead.SealedSize, FrameAead.FrameSize), keys.Slice(32 * f, 32), tags.Slice(16 * f, 16));
     }
 
     /// <summary>The Poly1305 tag (as the AEAD defines its input: no AAD, padding, lengths) of one 1028-byte
@@ -42,7 +42,7 @@ internal static partial class FrameAead512
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Poly1305Wide(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> key, Span<byte> tag)
     {
-        if (frame.Length < FrameSize || key.Length < 32 || tag.Length < 16) throw new ArgumentException("frame, key or tag too short");
+        if (frame.Length < FrameAead.FrameSize || key.Length < 32 || tag.Length < 16) throw new ArgumentException("frame, key or tag too short");
 
         // pw[5(k−1) + i] = limb i of r^k, k = 1…8.
         Span<ulong> pw = stackalloc ulong[5 * Group];
@@ -100,8 +100,8 @@ internal static partial class FrameAead512
         // Block 65: the last 4 ciphertext bytes, zero-padded. Block 66: le64(AAD length = 0) ‖ le64(1028).
         ReadOnlySpan<ulong> r = pw[..5];
         ScalarBlock(ref a0, ref a1, ref a2, ref a3, ref a4, Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref d, 1024)), 0, r);
-        ScalarBlock(ref a0, ref a1, ref a2, ref a3, ref a4, 0, FrameSize, r);
-        Finish(a0, a1, a2, a3, a4, key.Slice(16, 16), tag);
+        ScalarBlock(ref a0, ref a1, ref a2, ref a3, ref a4, 0, FrameAead.FrameSize, r);
+        FrameAead.Finish(a0, a1, a2, a3, a4, key.Slice(16, 16), tag);
         CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(pw));
     }
 

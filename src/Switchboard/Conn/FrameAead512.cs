@@ -19,13 +19,17 @@ namespace Switchboard.Conn;
 /// <para>Layout of one group of up to 8 frames: one ChaCha batch computes block 0 (the Poly1305 key) of each frame in
 /// lanes 0–7 and block 17 (the frame's last 4 bytes) in lanes 8–15; then one batch per frame computes blocks 1–16,
 /// which cover the frame's first 1024 bytes. Eight frames cost nine batches, the minimum for 144 blocks.</para>
+/// <para>That layout, the group loop (keys and tails, the data XOR, tags, the authentication check) and the scalar
+/// parts of Poly1305 are <see cref="FrameAead"/>'s, shared with the AVX2 path (<see cref="FrameAead256"/>); this type
+/// has the two 512-bit kernels, the ChaCha20 batch and Poly1305x8 (static only: a struct so that
+/// <c>FrameAead.Seal&lt;FrameAead512&gt;</c> is compiled for it).</para>
 /// <para>Constant time by construction: the arithmetic has no secret-dependent branches or table lookups; the final
 /// reduction selects with masks; tags are compared with <see cref="CryptographicOperations.FixedTimeEquals"/>. The
 /// only branches are on public facts (frame counts, which frame failed to authenticate).</para>
 /// <para>Verified against RFC 8439's test vectors, the golden CometBFT transcript and, differentially, the BCL's
 /// <see cref="ChaCha20Poly1305"/> over random keys, nonces, frame counts and tampered tags (tests/Conn/FrameAeadTests).</para>
 /// </remarks>
-internal static partial class FrameAead512
+internal readonly partial struct FrameAead512 : IFrameKernels
 {
     // The kernels are [AggressiveOptimization]: tiered compilation would first run them unoptimized (and then
     // instrumented), where the vector helpers are not inlined and cost ten times as much.
@@ -33,23 +37,7 @@ internal static partial class FrameAead512
     /// <summary>True when this machine runs the AVX-512 path (AVX-512 F is all it uses).</summary>
     public static bool IsSupported => Avx512F.IsSupported;
 
-    private const int FrameSize = SecretConnectionCipher.FrameSize;          // 1028: sealed in place
-    private const int SealedSize = SecretConnectionCipher.SealedFrameSize;   // 1044: frame + tag
     private const int Group = 8;
-
-    /// <summary>The key as eight little-endian words.</summary>
-    [InlineArray(8)]
-    public struct KeyWords
-    {
-        private uint _w;
-
-        public static KeyWords From(ReadOnlySpan<byte> key)
-        {
-            var k = new KeyWords();
-            for (var i = 0; i < 8; i++) k[i] = BinaryPrimitives.ReadUInt32LittleEndian(key[(4 * i)..]);
-            return k;
-        }
-    }
 
     /// <summary>Sixteen 512-bit vectors: the output of <c>ChaCha16</c>.</summary>
     [InlineArray(16)]
@@ -58,138 +46,24 @@ internal static partial class FrameAead512
         private Vector512<uint> _v;
     }
 
-    [InlineArray(Group * 32)]
-    private struct PolyKeys
-    {
-        private byte _b;
-    }
+    static int IFrameKernels.Group => Group;
 
-    [InlineArray(Group * 16)]
-    private struct Tags
-    {
-        private byte _b;
-    }
+    static void IFrameKernels.Poly1305(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags) =>
+        GroupTags(group, n, keys, tags);
 
-    /// <summary>Seals <paramref name="count"/> consecutive frames (nonces <paramref name="counter"/>…) in place.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Seal(in KeyWords key, ulong counter, Span<byte> frames, int count)
-    {
-        for (var done = 0; done < count; done += Group)
-        {
-            var n = Math.Min(Group, count - done);
-            var group = frames.Slice(done * SealedSize, n * SealedSize);
-            var keys = new PolyKeys();
-            KeysAndTails(key, counter + (ulong)done, group, n, keys, encrypt: true, tails: default);
-            for (var f = 0; f < n; f++)
-                XorData(key, counter + (ulong)(done + f), group.Slice(f * SealedSize, 1024));
-            var tags = new Tags();
-            GroupTags(group, n, keys, tags);
-            for (var f = 0; f < n; f++)
-                ((ReadOnlySpan<byte>)tags)[(16 * f)..(16 * f + 16)].CopyTo(group[(f * SealedSize + FrameSize)..]);
-        }
-    }
-
-    /// <summary>
-    /// Authenticates and opens <paramref name="count"/> consecutive sealed frames in place. Returns how many leading
-    /// frames were authentic and are now plaintext; the first frame that failed (if any) is zeroed.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static int Open(in KeyWords key, ulong counter, Span<byte> frames, int count)
-    {
-        Span<byte> tails = stackalloc byte[Group * 4];
-        for (var done = 0; done < count; done += Group)
-        {
-            var n = Math.Min(Group, count - done);
-            var group = frames.Slice(done * SealedSize, n * SealedSize);
-            var keys = new PolyKeys();
-            KeysAndTails(key, counter + (ulong)done, group, n, keys, encrypt: false, tails);
-            var tags = new Tags();
-            GroupTags(group, n, keys, tags);
-            var good = 0;
-            while (good < n && CryptographicOperations.FixedTimeEquals(
-                       ((ReadOnlySpan<byte>)tags).Slice(16 * good, 16), group.Slice(good * SealedSize + FrameSize, 16)))
-                good++;
-            for (var f = 0; f < good; f++)
-            {
-                var frame = group.Slice(f * SealedSize, FrameSize);
-                XorData(key, counter + (ulong)(done + f), frame[..1024]);
-                var tail = frame[1024..];
-                for (var i = 0; i < 4; i++) tail[i] ^= tails[4 * f + i];
-            }
-            CryptographicOperations.ZeroMemory(keys);
-            if (good < n)
-            {
-                group.Slice(good * SealedSize, SealedSize).Clear();
-                return done + good;
-            }
-        }
-        return count;
-    }
-
-    /// <summary>
-    /// One batch: block 0 of each frame (the Poly1305 one-time keys) in lanes 0–7, block 17 (the keystream for the
-    /// frame's bytes 1024–1027) in lanes 8–15. When sealing the tails are applied at once; when opening they are kept
-    /// for after authentication.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void KeysAndTails(in KeyWords key, ulong counter, Span<byte> group, int n, Span<byte> keys, bool encrypt, Span<byte> tails)
-    {
-        Span<uint> ctr = stackalloc uint[16];
-        Span<uint> lo = stackalloc uint[16];
-        Span<uint> hi = stackalloc uint[16];
-        for (var lane = 0; lane < 16; lane++)
-        {
-            var f = lane % Group;
-            var nonce = counter + (ulong)Math.Min(f, n - 1);
-            ctr[lane] = lane < Group ? 0u : 17u;
-            lo[lane] = (uint)nonce;
-            hi[lane] = (uint)(nonce >> 32);
-        }
-        var ks = new Block16();
-        ChaCha16(key, Vector512.Create<uint>(ctr), Vector512.Create<uint>(lo), Vector512.Create<uint>(hi), ref ks);
-        for (var f = 0; f < n; f++)
-        {
-            ks[f].AsByte().GetLower().StoreUnsafe(ref keys[32 * f]);
-            var tail = ks[Group + f].ToScalar();
-            if (encrypt)
-            {
-                ref var at = ref group[f * SealedSize + 1024];
-                Unsafe.WriteUnaligned(ref at, Unsafe.ReadUnaligned<uint>(ref at) ^ tail);
-            }
-            else
-            {
-                Unsafe.WriteUnaligned(ref tails[4 * f], tail);
-            }
-        }
-        // The one-time Poly1305 keys were in there (ZeroMemory is not optimised away, unlike a dead store).
-        CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes((Span<Vector512<uint>>)ks));
-    }
-
-    /// <summary>XORs blocks 1–16 of the frame with nonce <paramref name="nonce"/> into its first 1024 bytes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void XorData(in KeyWords key, ulong nonce, Span<byte> data)
-    {
-        var ks = new Block16();
-        ChaCha16(key, Vector512.Create(1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 9u, 10u, 11u, 12u, 13u, 14u, 15u, 16u),
-            Vector512.Create((uint)nonce), Vector512.Create((uint)(nonce >> 32)), ref ks);
-        ref var d = ref MemoryMarshal.GetReference(data);
-        for (var i = 0; i < 16; i++)
-        {
-            var at = (nuint)(64 * i);
-            (Vector512.LoadUnsafe(ref d, at) ^ ks[i].AsByte()).StoreUnsafe(ref d, at);
-        }
-    }
+    static void IFrameKernels.ChaCha(in FrameAead.KeyWords key, ReadOnlySpan<uint> ctr, ReadOnlySpan<uint> lo, ReadOnlySpan<uint> hi, Span<byte> blocks) =>
+        ChaCha16(key, Vector512.Create(ctr), Vector512.Create(lo), Vector512.Create(hi), ref MemoryMarshal.AsRef<Block16>(blocks));
 
     /// <summary>
     /// Sixteen ChaCha20 blocks (RFC 8439 2.3): lane j has block counter <paramref name="ctr"/>[j] and nonce
     /// <c>0 ‖ lo[j] ‖ hi[j]</c> (words 13–15). On return <paramref name="output"/>[j] is lane j's 64-byte keystream block.
     /// </summary>
-    internal static void ChaCha16(in KeyWords key, Vector512<uint> ctr, Vector512<uint> lo, Vector512<uint> hi, ref Block16 output) =>
+    internal static void ChaCha16(in FrameAead.KeyWords key, Vector512<uint> ctr, Vector512<uint> lo, Vector512<uint> hi, ref Block16 output) =>
         ChaCha16(key, ctr, Vector512<uint>.Zero, lo, hi, ref output);
 
     /// <summary>As above with nonce word 13 given too (RFC 8439's test vectors use it; frames never do).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void ChaCha16(in KeyWords key, Vector512<uint> ctr, Vector512<uint> n13, Vector512<uint> lo, Vector512<uint> hi, ref Block16 output)
+    internal static void ChaCha16(in FrameAead.KeyWords key, Vector512<uint> ctr, Vector512<uint> n13, Vector512<uint> lo, Vector512<uint> hi, ref Block16 output)
     {
         var x0 = Vector512.Create(0x61707865u);
         var x1 = Vector512.Create(0x3320646eu);
@@ -308,15 +182,7 @@ internal static partial class FrameAead512
     internal static void Poly1305x8(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags)
     {
         Span<ulong> k = stackalloc ulong[5 * Group];
-        for (var f = 0; f < Group; f++)
-        {
-            var key = keys.Slice(32 * Math.Min(f, n - 1), 16);
-            k[f] = BinaryPrimitives.ReadUInt32LittleEndian(key) & 0x3ffffff;
-            k[Group + f] = (BinaryPrimitives.ReadUInt32LittleEndian(key[3..]) >> 2) & 0x3ffff03;
-            k[2 * Group + f] = (BinaryPrimitives.ReadUInt32LittleEndian(key[6..]) >> 4) & 0x3ffc0ff;
-            k[3 * Group + f] = (BinaryPrimitives.ReadUInt32LittleEndian(key[9..]) >> 6) & 0x3f03fff;
-            k[4 * Group + f] = (BinaryPrimitives.ReadUInt32LittleEndian(key[12..]) >> 8) & 0x00fffff;
-        }
+        FrameAead.ClampedLimbs(keys, n, k);
         var r0 = Vector512.Create<ulong>(k[..8]);
         var r1 = Vector512.Create<ulong>(k[8..16]);
         var r2 = Vector512.Create<ulong>(k[16..24]);
@@ -336,7 +202,7 @@ internal static partial class FrameAead512
 
         ref var g = ref MemoryMarshal.GetReference(group);
         Span<int> offsets = stackalloc int[Group];
-        for (var f = 0; f < Group; f++) offsets[f] = SealedSize * Math.Min(f, n - 1);
+        FrameAead.LaneOffsets(n, offsets);
 
         // Blocks 0–63: the first 1024 ciphertext bytes, four blocks of eight frames per step.
         for (var at = 0; at < 1024; at += 64)
@@ -367,9 +233,9 @@ internal static partial class FrameAead512
         }
         // Block 64: the last 4 ciphertext bytes, zero-padded to a full block. Block 65: le64(AAD length = 0) ‖ le64(1028).
         Span<ulong> last = stackalloc ulong[Group];
-        for (var f = 0; f < Group; f++) last[f] = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref g, offsets[f] + 1024));
+        FrameAead.LastBlocks(group, offsets, last);
         Block(Vector512.Create<ulong>(last), Vector512<ulong>.Zero, ref h0, ref h1, ref h2, ref h3, ref h4, r0, r1, r2, r3, r4, s1, s2, s3, s4);
-        Block(Vector512<ulong>.Zero, Vector512.Create((ulong)FrameSize), ref h0, ref h1, ref h2, ref h3, ref h4, r0, r1, r2, r3, r4, s1, s2, s3, s4);
+        Block(Vector512<ulong>.Zero, Vector512.Create((ulong)FrameAead.FrameSize), ref h0, ref h1, ref h2, ref h3, ref h4, r0, r1, r2, r3, r4, s1, s2, s3, s4);
 
         Span<ulong> hs = stackalloc ulong[5 * Group];
         h0.CopyTo(hs);
@@ -377,9 +243,7 @@ internal static partial class FrameAead512
         h2.CopyTo(hs[16..]);
         h3.CopyTo(hs[24..]);
         h4.CopyTo(hs[32..]);
-        for (var f = 0; f < n; f++)
-            Finish(hs[f], hs[8 + f], hs[16 + f], hs[24 + f], hs[32 + f], keys.Slice(32 * f + 16, 16), tags.Slice(16 * f, 16));
-        CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(hs));
+        FrameAead.FinishAll(hs, n, keys, tags);
     }
 
     /// <summary>h = (h + m + 2^128) · r mod 2^130 − 5, limbs of 26 bits (partially reduced), eight lanes.</summary>
@@ -414,10 +278,270 @@ internal static partial class FrameAead512
     /// <summary>32×32→64-bit multiply of each lane's low words (<c>vpmuludq</c>); every limb is below 2^32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<ulong> Mul(Vector512<ulong> a, Vector512<ulong> b) => Avx512F.Multiply(a.AsUInt32(), b.AsUInt32());
+}
+
+/// <summary>
+/// The two vector kernels of a multi-frame path; <see cref="FrameAead"/> runs the rest (the group loop, which blocks a
+/// batch computes, the XOR, the authentication check) over them. Implemented (statically) by structs, so that
+/// <see cref="FrameAead.Seal{T}"/> and <see cref="FrameAead.Open{T}"/> are compiled once per path with the kernels
+/// called directly.
+/// </summary>
+internal interface IFrameKernels
+{
+    /// <summary>Frames per group, the Poly1305 lanes (at most <see cref="FrameAead.MaxGroup"/>); a ChaCha20 batch has twice as many.</summary>
+    static abstract int Group { get; }
+
+    /// <summary>
+    /// One batch of 2 · <see cref="Group"/> ChaCha20 blocks (RFC 8439 2.3): lane j has block counter
+    /// <paramref name="ctr"/>[j] and nonce <c>0 ‖ lo[j] ‖ hi[j]</c>; its 64-byte keystream block goes to
+    /// <paramref name="blocks"/>[64j…].
+    /// </summary>
+    static abstract void ChaCha(in FrameAead.KeyWords key, ReadOnlySpan<uint> ctr, ReadOnlySpan<uint> lo, ReadOnlySpan<uint> hi, Span<byte> blocks);
+
+    /// <summary>The AEAD's Poly1305 tag of each of the <paramref name="n"/> frames of <paramref name="group"/>.</summary>
+    static abstract void Poly1305(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags);
+}
+
+/// <summary>
+/// The parts of the multi-frame ChaCha20-Poly1305 that do not depend on the vector width: the key words, the group
+/// loop of sealing and opening, which blocks each ChaCha20 batch computes, and the scalar ends of Poly1305 (clamping
+/// r, the last partial block, the final reduction). Same constant-time rules as the kernels.
+/// </summary>
+/// <remarks>
+/// A group of G frames (G = <see cref="IFrameKernels.Group"/>): one batch computes block 0 (the Poly1305 key) of each
+/// frame in lanes 0…G−1 and block 17 (the keystream of the frame's last 4 bytes) in lanes G…2G−1; then 8 / G batches
+/// per frame compute blocks 1–16, which cover its first 1024 bytes. That is 18 blocks per frame, none wasted.
+/// </remarks>
+internal static class FrameAead
+{
+    public const int FrameSize = SecretConnectionCipher.FrameSize;          // 1028: sealed in place
+    public const int SealedSize = SecretConnectionCipher.SealedFrameSize;   // 1044: frame + tag
+
+    /// <summary>The largest group a path may use (the AVX-512 path's 8).</summary>
+    public const int MaxGroup = 8;
+
+    /// <summary>The key as eight little-endian words.</summary>
+    [InlineArray(8)]
+    public struct KeyWords
+    {
+        private uint _w;
+
+        public static KeyWords From(ReadOnlySpan<byte> key)
+        {
+            var k = new KeyWords();
+            for (var i = 0; i < 8; i++) k[i] = BinaryPrimitives.ReadUInt32LittleEndian(key[(4 * i)..]);
+            return k;
+        }
+    }
+
+    [InlineArray(MaxGroup * 32)]
+    private struct PolyKeys
+    {
+        private byte _b;
+    }
+
+    [InlineArray(MaxGroup * 16)]
+    private struct Tags
+    {
+        private byte _b;
+    }
+
+    [InlineArray(MaxGroup)]
+    private struct Tails
+    {
+        private uint _w;
+    }
+
+    /// <summary>A batch's output: 64 bytes per lane.</summary>
+    [InlineArray(2 * MaxGroup * 64)]
+    private struct Blocks
+    {
+        private byte _b;
+    }
+
+    /// <summary>A batch's input: counters, then the nonce's low words, then its high words (2 · MaxGroup each).</summary>
+    [InlineArray(3 * 2 * MaxGroup)]
+    private struct Lanes
+    {
+        private uint _w;
+    }
+
+    /// <summary>Seals <paramref name="count"/> consecutive frames (nonces <paramref name="counter"/>…) in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Seal<T>(in KeyWords key, ulong counter, Span<byte> frames, int count) where T : struct, IFrameKernels
+    {
+        var keys = new PolyKeys();
+        var tails = new Tails();
+        var blocks = new Blocks();
+        var lanes = new Lanes();
+        for (var done = 0; done < count; done += T.Group)
+        {
+            var n = Math.Min(T.Group, count - done);
+            var group = frames.Slice(done * SealedSize, n * SealedSize);
+            KeysAndTails<T>(key, counter + (ulong)done, n, keys, tails, lanes, blocks);
+            for (var f = 0; f < n; f++)
+                XorData<T>(key, counter + (ulong)(done + f), group.Slice(f * SealedSize, FrameSize), tails[f], lanes, blocks);
+            var tags = new Tags();
+            T.Poly1305(group, n, keys, tags);
+            for (var f = 0; f < n; f++)
+                ((ReadOnlySpan<byte>)tags)[(16 * f)..(16 * f + 16)].CopyTo(group[(f * SealedSize + FrameSize)..]);
+        }
+        // The one-time keys and keystream (ZeroMemory is not optimised away, unlike a dead store).
+        CryptographicOperations.ZeroMemory(keys);
+        CryptographicOperations.ZeroMemory(blocks);
+        CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes((Span<uint>)tails));
+    }
+
+    /// <summary>
+    /// Authenticates and opens <paramref name="count"/> consecutive sealed frames in place. Returns how many leading
+    /// frames were authentic and are now plaintext; the first frame that failed (if any) is zeroed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int Open<T>(in KeyWords key, ulong counter, Span<byte> frames, int count) where T : struct, IFrameKernels
+    {
+        var keys = new PolyKeys();
+        var tails = new Tails();
+        var blocks = new Blocks();
+        var lanes = new Lanes();
+        var opened = count;
+        for (var done = 0; done < count; done += T.Group)
+        {
+            var n = Math.Min(T.Group, count - done);
+            var group = frames.Slice(done * SealedSize, n * SealedSize);
+            // The tails are kept for after authentication: nothing is decrypted before its tag is checked.
+            KeysAndTails<T>(key, counter + (ulong)done, n, keys, tails, lanes, blocks);
+            var tags = new Tags();
+            T.Poly1305(group, n, keys, tags);
+            var good = 0;
+            while (good < n && CryptographicOperations.FixedTimeEquals(
+                       ((ReadOnlySpan<byte>)tags).Slice(16 * good, 16), group.Slice(good * SealedSize + FrameSize, 16)))
+                good++;
+            for (var f = 0; f < good; f++)
+                XorData<T>(key, counter + (ulong)(done + f), group.Slice(f * SealedSize, FrameSize), tails[f], lanes, blocks);
+            if (good < n)
+            {
+                group.Slice(good * SealedSize, SealedSize).Clear();
+                opened = done + good;
+                break;
+            }
+        }
+        CryptographicOperations.ZeroMemory(keys);
+        CryptographicOperations.ZeroMemory(blocks);
+        CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes((Span<uint>)tails));
+        return opened;
+    }
+
+    /// <summary>
+    /// One batch for frames <paramref name="counter"/>… (<paramref name="n"/> of them, lanes past n repeat the last):
+    /// frame f's 32-byte Poly1305 key (block 0, lane f) into <paramref name="keys"/>[32f…], the keystream word of its
+    /// bytes 1024–1027 (block 17, lane G + f) into <paramref name="tails"/>[f].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void KeysAndTails<T>(in KeyWords key, ulong counter, int n, Span<byte> keys, Span<uint> tails,
+        Span<uint> lanes, Span<byte> blocks) where T : struct, IFrameKernels
+    {
+        var width = 2 * T.Group;
+        var ctr = lanes[..width];
+        var lo = lanes.Slice(2 * MaxGroup, width);
+        var hi = lanes.Slice(4 * MaxGroup, width);
+        for (var lane = 0; lane < width; lane++)
+        {
+            var nonce = counter + (ulong)Math.Min(lane % T.Group, n - 1);
+            ctr[lane] = lane < T.Group ? 0u : 17u;
+            lo[lane] = (uint)nonce;
+            hi[lane] = (uint)(nonce >> 32);
+        }
+        T.ChaCha(key, ctr, lo, hi, blocks);
+        for (var f = 0; f < n; f++)
+        {
+            blocks.Slice(64 * f, 32).CopyTo(keys[(32 * f)..]);
+            tails[f] = BinaryPrimitives.ReadUInt32LittleEndian(blocks[(64 * (T.Group + f))..]);
+        }
+    }
+
+    /// <summary>
+    /// XORs the keystream of the frame with nonce <paramref name="nonce"/> into it: blocks 1–16 (in batches of 2G)
+    /// into its first 1024 bytes, <paramref name="tail"/> into the last 4.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void XorData<T>(in KeyWords key, ulong nonce, Span<byte> frame, uint tail, Span<uint> lanes, Span<byte> blocks)
+        where T : struct, IFrameKernels
+    {
+        var width = 2 * T.Group;
+        var ctr = lanes[..width];
+        var lo = lanes.Slice(2 * MaxGroup, width);
+        var hi = lanes.Slice(4 * MaxGroup, width);
+        lo.Fill((uint)nonce);
+        hi.Fill((uint)(nonce >> 32));
+        ref var d = ref MemoryMarshal.GetReference(frame);
+        ref var k = ref MemoryMarshal.GetReference(blocks);
+        for (var first = 0; first < 16; first += width)
+        {
+            for (var lane = 0; lane < width; lane++) ctr[lane] = (uint)(1 + first + lane);
+            T.ChaCha(key, ctr, lo, hi, blocks);
+            for (var at = 0; at < 64 * width; at += 32)
+            {
+                var to = (nuint)(64 * first + at);
+                (Vector256.LoadUnsafe(ref d, to) ^ Vector256.LoadUnsafe(ref k, (nuint)at)).StoreUnsafe(ref d, to);
+            }
+        }
+        XorTail(frame, tail);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void XorTail(Span<byte> frame, uint keystream)
+    {
+        ref var at = ref frame[1024];
+        Unsafe.WriteUnaligned(ref at, Unsafe.ReadUnaligned<uint>(ref at) ^ keystream);
+    }
+
+    /// <summary>
+    /// The clamped r of each lane's one-time key as five 26-bit limbs: <paramref name="k"/>[lanes · i + f] is limb i
+    /// of lane f (lanes = k.Length / 5). Lanes past <paramref name="n"/> repeat the last frame.
+    /// </summary>
+    public static void ClampedLimbs(ReadOnlySpan<byte> keys, int n, Span<ulong> k)
+    {
+        var lanes = k.Length / 5;
+        for (var f = 0; f < lanes; f++)
+        {
+            var key = keys.Slice(32 * Math.Min(f, n - 1), 16);
+            k[f] = BinaryPrimitives.ReadUInt32LittleEndian(key) & 0x3ffffff;
+            k[lanes + f] = (BinaryPrimitives.ReadUInt32LittleEndian(key[3..]) >> 2) & 0x3ffff03;
+            k[2 * lanes + f] = (BinaryPrimitives.ReadUInt32LittleEndian(key[6..]) >> 4) & 0x3ffc0ff;
+            k[3 * lanes + f] = (BinaryPrimitives.ReadUInt32LittleEndian(key[9..]) >> 6) & 0x3f03fff;
+            k[4 * lanes + f] = (BinaryPrimitives.ReadUInt32LittleEndian(key[12..]) >> 8) & 0x00fffff;
+        }
+    }
+
+    /// <summary>Where lane f's frame starts in the group (lanes past <paramref name="n"/> repeat the last frame).</summary>
+    public static void LaneOffsets(int n, Span<int> offsets)
+    {
+        for (var f = 0; f < offsets.Length; f++) offsets[f] = SealedSize * Math.Min(f, n - 1);
+    }
+
+    /// <summary>Each lane's Poly1305 block 64: its frame's last 4 ciphertext bytes, zero-padded (as a low 64-bit word).</summary>
+    public static void LastBlocks(ReadOnlySpan<byte> group, ReadOnlySpan<int> offsets, Span<ulong> last)
+    {
+        for (var f = 0; f < offsets.Length; f++) last[f] = BinaryPrimitives.ReadUInt32LittleEndian(group[(offsets[f] + 1024)..]);
+    }
+
+    /// <summary>
+    /// Finishes the first <paramref name="n"/> lanes: <paramref name="hs"/>[lanes · i + f] is limb i of lane f's
+    /// accumulator (lanes = hs.Length / 5); the tag of frame f goes to <paramref name="tags"/>[16f…]. Clears
+    /// <paramref name="hs"/>.
+    /// </summary>
+    public static void FinishAll(Span<ulong> hs, int n, ReadOnlySpan<byte> keys, Span<byte> tags)
+    {
+        var lanes = hs.Length / 5;
+        for (var f = 0; f < n; f++)
+            Finish(hs[f], hs[lanes + f], hs[2 * lanes + f], hs[3 * lanes + f], hs[4 * lanes + f],
+                keys.Slice(32 * f + 16, 16), tags.Slice(16 * f, 16));
+        CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(hs));
+    }
 
     /// <summary>Fully reduces h mod 2^130 − 5 (branch-free), adds s and writes the 16-byte tag.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Finish(ulong h0, ulong h1, ulong h2, ulong h3, ulong h4, ReadOnlySpan<byte> s, Span<byte> tag)
+    internal static void Finish(ulong h0, ulong h1, ulong h2, ulong h3, ulong h4, ReadOnlySpan<byte> s, Span<byte> tag)
     {
         const ulong m = 0x3ffffff;
         ulong c;

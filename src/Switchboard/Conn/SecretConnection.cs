@@ -78,8 +78,9 @@ public sealed partial class SecretConnection : Stream
 
     /// <summary>
     /// Which ChaCha20-Poly1305 implementation the record layer uses in this process: "switchboard avx-512 multi-frame"
-    /// (several frames per call, on CPUs with AVX-512) or "bcl ChaCha20Poly1305" (elsewhere, or with the environment
-    /// variable <c>SWITCHBOARD_AEAD=bcl</c>). Both produce identical bytes.
+    /// (several frames per call, on CPUs with AVX-512), "switchboard avx2 multi-frame" (the same with AVX2, on CPUs
+    /// without AVX-512, or with the environment variable <c>SWITCHBOARD_AEAD=avx2</c>) or "bcl ChaCha20Poly1305"
+    /// (elsewhere, or with <c>SWITCHBOARD_AEAD=bcl</c>). All produce identical bytes.
     /// </summary>
     public static string AeadImplementation => SecretConnectionCipher.PathName;
 

@@ -32,41 +32,68 @@ internal sealed class SecretConnectionCipher : IDisposable
     private const int NonceSize = 12;
 
     private readonly ChaCha20Poly1305 _aead;
-    private FrameAead512.KeyWords _keyWords;
-    /// <summary><see cref="UseBatchPath"/> as it was when this cipher was made.</summary>
-    private readonly bool _batch;
+    private FrameAead.KeyWords _keyWords;
+    /// <summary><see cref="DefaultPath"/> as it was when this cipher was made (or the path a test chose).</summary>
+    private readonly FrameAeadPath _path;
     private ulong _counter;
 
     /// <summary>Creates the cipher; the key is copied into the AEAD and may be cleared by the caller.</summary>
     /// <param name="key">the 32-byte direction key.</param>
     /// <param name="initialCounter">the first nonce counter; 0 except in tests of nonce exhaustion.</param>
     public SecretConnectionCipher(ReadOnlySpan<byte> key, ulong initialCounter = 0)
-        : this(key, initialCounter, UseBatchPath)
+        : this(key, initialCounter, DefaultPath)
     {
     }
 
-    /// <summary>As above, choosing the path (tests compare the two; <paramref name="batch"/> needs AVX-512).</summary>
-    internal SecretConnectionCipher(ReadOnlySpan<byte> key, ulong initialCounter, bool batch)
+    /// <summary>As above, choosing the path (tests and benchmarks compare them; the path must be supported here).</summary>
+    internal SecretConnectionCipher(ReadOnlySpan<byte> key, ulong initialCounter, FrameAeadPath path)
     {
         if (key.Length != KeySize)
             throw new ArgumentException("ChaCha20-Poly1305 keys are 32 bytes", nameof(key));
+        if (!IsSupported(path))
+            throw new PlatformNotSupportedException($"the {PathNameOf(path)} AEAD path is not supported on this CPU");
         _aead = new ChaCha20Poly1305(key);
-        if (batch && !FrameAead512.IsSupported)
-            throw new PlatformNotSupportedException("the multi-frame AEAD path needs AVX-512");
-        _batch = batch;
-        if (_batch) _keyWords = FrameAead512.KeyWords.From(key);
+        _path = path;
+        if (_path != FrameAeadPath.Bcl) _keyWords = FrameAead.KeyWords.From(key);
         _counter = initialCounter;
     }
 
     /// <summary>
-    /// Whether runs of frames go through <see cref="FrameAead512"/> (AVX-512) rather than one BCL call per frame.
-    /// <c>SWITCHBOARD_AEAD=bcl</c> forces the BCL (a way out should a platform misbehave).
+    /// The path runs of frames take: <see cref="FrameAead512"/> (AVX-512) where the CPU has it, else
+    /// <see cref="FrameAead256"/> (AVX2), else one BCL call per frame. <c>SWITCHBOARD_AEAD=bcl</c> forces the BCL (a
+    /// way out should a platform misbehave); <c>SWITCHBOARD_AEAD=avx2</c> the AVX2 path where AVX2 is there (to test
+    /// and measure it on an AVX-512 machine).
     /// </summary>
-    internal static bool UseBatchPath { get; } = FrameAead512.IsSupported &&
-        !string.Equals(Environment.GetEnvironmentVariable("SWITCHBOARD_AEAD"), "bcl", StringComparison.OrdinalIgnoreCase);
+    internal static FrameAeadPath DefaultPath { get; } = ChoosePath(Environment.GetEnvironmentVariable("SWITCHBOARD_AEAD"));
+
+    /// <summary>The path for a value of <c>SWITCHBOARD_AEAD</c> on this CPU (unset or unknown: the fastest supported).</summary>
+    internal static FrameAeadPath ChoosePath(string? setting)
+    {
+        if (string.Equals(setting, "bcl", StringComparison.OrdinalIgnoreCase)) return FrameAeadPath.Bcl;
+        if (string.Equals(setting, "avx2", StringComparison.OrdinalIgnoreCase))
+            return FrameAead256.IsSupported ? FrameAeadPath.Avx2 : FrameAeadPath.Bcl;
+        if (FrameAead512.IsSupported) return FrameAeadPath.Avx512;
+        return FrameAead256.IsSupported ? FrameAeadPath.Avx2 : FrameAeadPath.Bcl;
+    }
+
+    /// <summary>Whether this CPU can run <paramref name="path"/>.</summary>
+    internal static bool IsSupported(FrameAeadPath path) => path switch
+    {
+        FrameAeadPath.Bcl => true,
+        FrameAeadPath.Avx2 => FrameAead256.IsSupported,
+        FrameAeadPath.Avx512 => FrameAead512.IsSupported,
+        _ => false,
+    };
 
     /// <summary>The name of the AEAD path in use, for logs and the bench report.</summary>
-    internal static string PathName => UseBatchPath ? "switchboard avx-512 multi-frame" : "bcl ChaCha20Poly1305";
+    internal static string PathName => PathNameOf(DefaultPath);
+
+    internal static string PathNameOf(FrameAeadPath path) => path switch
+    {
+        FrameAeadPath.Avx512 => "switchboard avx-512 multi-frame",
+        FrameAeadPath.Avx2 => "switchboard avx2 multi-frame",
+        _ => "bcl ChaCha20Poly1305",
+    };
 
     /// <summary>The counter the next frame will use.</summary>
     public ulong Counter => _counter;
@@ -118,12 +145,18 @@ internal sealed class SecretConnectionCipher : IDisposable
             throw new ArgumentException("frames holds fewer than count sealed frames", nameof(frames));
         if ((ulong)count > ulong.MaxValue - _counter)
             throw Exhausted();
-        if (!_batch)
+        switch (_path)
         {
-            for (var i = 0; i < count; i++) Seal(frames.Slice(i * SealedFrameSize, SealedFrameSize));
-            return;
+            case FrameAeadPath.Avx512:
+                FrameAead.Seal<FrameAead512>(_keyWords, _counter, frames, count);
+                break;
+            case FrameAeadPath.Avx2:
+                FrameAead.Seal<FrameAead256>(_keyWords, _counter, frames, count);
+                break;
+            default:
+                for (var i = 0; i < count; i++) Seal(frames.Slice(i * SealedFrameSize, SealedFrameSize));
+                return;
         }
-        FrameAead512.Seal(_keyWords, _counter, frames, count);
         _counter += (ulong)count;
     }
 
@@ -142,7 +175,7 @@ internal sealed class SecretConnectionCipher : IDisposable
         if (count == 0) return 0;
         if (_counter == ulong.MaxValue) throw Exhausted();
         var allowed = (int)Math.Min((ulong)count, ulong.MaxValue - _counter);
-        if (!_batch)
+        if (_path == FrameAeadPath.Bcl)
         {
             for (var i = 0; i < allowed; i++)
                 if (!TryOpen(frames.Slice(i * SealedFrameSize, SealedFrameSize)))
@@ -152,7 +185,9 @@ internal sealed class SecretConnectionCipher : IDisposable
                 }
             return allowed;
         }
-        var opened = FrameAead512.Open(_keyWords, _counter, frames, allowed);
+        var opened = _path == FrameAeadPath.Avx512
+            ? FrameAead.Open<FrameAead512>(_keyWords, _counter, frames, allowed)
+            : FrameAead.Open<FrameAead256>(_keyWords, _counter, frames, allowed);
         _counter += (ulong)opened;
         failed = opened < allowed;
         if (failed) _counter++; // the failed frame used its nonce, as a one-at-a-time open would have
@@ -179,4 +214,17 @@ internal sealed class SecretConnectionCipher : IDisposable
         _aead.Dispose();
         _keyWords = default;
     }
+}
+
+/// <summary>How a <see cref="SecretConnectionCipher"/> seals and opens runs of frames (the bytes are the same).</summary>
+internal enum FrameAeadPath
+{
+    /// <summary>The BCL's <see cref="ChaCha20Poly1305"/>, one call per frame; runs everywhere.</summary>
+    Bcl,
+
+    /// <summary><see cref="FrameAead256"/>: 8 ChaCha20 blocks and 4 Poly1305 frames at a time (AVX2).</summary>
+    Avx2,
+
+    /// <summary><see cref="FrameAead512"/>: 16 ChaCha20 blocks and 8 Poly1305 frames at a time (AVX-512).</summary>
+    Avx512,
 }
