@@ -27,7 +27,7 @@ namespace Switchboard.Conn;
 /// transcript (with <c>SWITCHBOARD_AEAD=avx2</c>) and, differentially, the BCL's <see cref="ChaCha20Poly1305"/>
 /// (tests/Conn/FrameAeadTests, the <c>aead</c> fuzz target).</para>
 /// </remarks>
-internal readonly struct FrameAead256 : IFrameKernels
+internal readonly partial struct FrameAead256 : IFrameKernels
 {
     // The kernels are [AggressiveOptimization], for the same reason as FrameAead512's: unoptimized tier-0 code does
     // not inline the vector helpers.
@@ -47,7 +47,7 @@ internal readonly struct FrameAead256 : IFrameKernels
     static int IFrameKernels.Group => Group;
 
     static void IFrameKernels.Poly1305(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags) =>
-        Poly1305x4(group, n, keys, tags);
+        GroupTags(group, n, keys, tags);
 
     static void IFrameKernels.ChaCha(in FrameAead.KeyWords key, ReadOnlySpan<uint> ctr, ReadOnlySpan<uint> lo, ReadOnlySpan<uint> hi, Span<byte> blocks) =>
         ChaCha8(key, Vector256.Create(ctr), Vector256.Create(lo), Vector256.Create(hi), ref MemoryMarshal.AsRef<Block8>(blocks));

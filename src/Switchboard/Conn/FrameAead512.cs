@@ -312,7 +312,7 @@ internal interface IFrameKernels
 /// frame in lanes 0…G−1 and block 17 (the keystream of the frame's last 4 bytes) in lanes G…2G−1; then 8 / G batches
 /// per frame compute blocks 1–16, which cover its first 1024 bytes. That is 18 blocks per frame, none wasted.
 /// </remarks>
-internal static class FrameAead
+internal static partial class FrameAead
 {
     public const int FrameSize = SecretConnectionCipher.FrameSize;          // 1028: sealed in place
     public const int SealedSize = SecretConnectionCipher.SealedFrameSize;   // 1044: frame + tag

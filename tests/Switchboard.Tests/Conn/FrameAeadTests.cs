@@ -237,7 +237,7 @@ public class FrameAeadTests
     }
 
     /// <summary>The one-frame kernel (small runs) on the same edge values, and on random keys and frames.</summary>
-    [Avx512Theory]
+    [Avx2Theory]
     [InlineData(0xFF, 0xFF, 0xFF)]
     [InlineData(0xFF, 0x00, 0xFF)]
     [InlineData(0x00, 0xFF, 0xFF)]
@@ -245,6 +245,12 @@ public class FrameAeadTests
     [InlineData(0x00, 0x00, 0x00)]
     [InlineData(0x01, 0x00, 0xFE)]
     public void OneFramePoly1305MatchesABigIntegerReference(byte rByte, byte sByte, byte messageByte)
+    {
+        foreach (var path in SupportedPaths().Where(p => p != FrameAeadPath.Bcl))
+            OneFramePoly1305(path, rByte, sByte, messageByte);
+    }
+
+    private static void OneFramePoly1305(FrameAeadPath path, byte rByte, byte sByte, byte messageByte)
     {
         var rng = new Random(rByte * 5 + sByte * 11 + messageByte);
         for (var round = 0; round < 24; round++)
@@ -259,7 +265,8 @@ public class FrameAeadTests
             if (round % 4 == 2) rng.NextBytes(frame);
             if (round % 4 == 3) rng.NextBytes(frame.AsSpan(16 * rng.Next(64), 16));
             var tag = new byte[16];
-            FrameAead512.Poly1305Wide(frame, key, tag);
+            if (path == FrameAeadPath.Avx512) FrameAead512.Poly1305Wide(frame, key, tag);
+            else FrameAead256.Poly1305Wide(frame, key, tag);
             Assert.Equal(ReferencePoly1305(key, AeadMacData(frame)), tag);
         }
     }
