@@ -95,28 +95,9 @@ internal static class ThroughputHarness
 
         var stack = new List<HarnessResult>();
         foreach (var size in options.MessageSizes)
-        {
-            progress($"full stack, {FormatSize(size)} messages …");
-            var count = Math.Max(1, options.BytesPerSize / size);
-            var payload = new byte[size];
-            RandomNumberGenerator.Fill(payload);
-            // Warm-up, not measured: the JIT's tiers (and dynamic PGO) settle on the paths this size takes.
-            await WarmUpAsync(peer, Channel, inB, payload, count, cancellationToken);
-            var meter = Meter.Start();
-            await PushAsync(peer, Channel, inB, payload, count, cancellationToken);
-            stack.Add(meter.Stop("stack", size, count * size));
-        }
+            stack.Add(await MeasureAsync(peer, Channel, inB, size, options.BytesPerSize, "stack", progress, cancellationToken));
         foreach (var size in options.MessageSizes.Where(size => size >= PooledFrom))
-        {
-            progress($"full stack, {FormatSize(size)} messages, pooled delivery …");
-            var count = Math.Max(1, options.BytesPerSize / size);
-            var payload = new byte[size];
-            RandomNumberGenerator.Fill(payload);
-            await WarmUpAsync(peer, PooledChannel, pooledB, payload, count, cancellationToken);
-            var meter = Meter.Start();
-            await PushAsync(peer, PooledChannel, pooledB, payload, count, cancellationToken);
-            stack.Add(meter.Stop("stack, pooled delivery", size, count * size));
-        }
+            stack.Add(await MeasureAsync(peer, PooledChannel, pooledB, size, options.BytesPerSize, "stack, pooled delivery", progress, cancellationToken));
 
         progress($"latency, {options.LatencySamples} round trips of 1 KiB …");
         var echo = Task.Run(async () =>
@@ -146,6 +127,22 @@ internal static class ThroughputHarness
         try { await echo; } catch (OperationCanceledException) { }
         return new HarnessReport(rawTcp, rawAead, stack, Percentile(samples, 0.50), Percentile(samples, 0.99), rawLatency,
             SecretConnection.AeadImplementation);
+    }
+
+    /// <summary>One measured line: about <paramref name="bytes"/> of <paramref name="size"/>-byte messages on
+    /// <paramref name="channel"/>, after a warm-up.</summary>
+    private static async Task<HarnessResult> MeasureAsync(IPeer peer, byte channel, AgentChannel inbound, int size, long bytes,
+        string name, Action<string> progress, CancellationToken cancellationToken)
+    {
+        progress($"full {name}, {FormatSize(size)} messages …");
+        var count = Math.Max(1, bytes / size);
+        var payload = new byte[size];
+        RandomNumberGenerator.Fill(payload);
+        // Warm-up, not measured: the JIT's tiers (and dynamic PGO) settle on the paths this size takes.
+        await WarmUpAsync(peer, channel, inbound, payload, count, cancellationToken);
+        var meter = Meter.Start();
+        await PushAsync(peer, channel, inbound, payload, count, cancellationToken);
+        return meter.Stop(name, size, count * size);
     }
 
     /// <summary>

@@ -95,7 +95,7 @@ public sealed class MConnectionInlineSendTests
     }
 
     /// <summary>Records the thread of every write and a global sequence number taken before it started.</summary>
-    private sealed class ThreadRecordingStream(Stream inner) : Stream
+    private sealed class ThreadRecordingStream(Stream inner) : PassThroughStream(inner)
     {
         /// <summary>A process-wide sequence: orders a write against the caller's return without a clock.</summary>
         public static long Clock;
@@ -110,30 +110,7 @@ public sealed class MConnectionInlineSendTests
         {
             _writes.Enqueue((Environment.CurrentManagedThreadId, Interlocked.Increment(ref Clock), Probe.Value));
             if (FailWrites) throw new IOException("the test's transport refuses writes");
-            return inner.WriteAsync(buffer, cancellationToken);
-        }
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => inner.ReadAsync(buffer, cancellationToken);
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.ReadAsync(buffer, offset, count, cancellationToken);
-        public override bool CanRead => true;
-        public override bool CanWrite => true;
-        public override bool CanSeek => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() => inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing) inner.Dispose();
-            base.Dispose(disposing);
+            return Inner.WriteAsync(buffer, cancellationToken);
         }
     }
 
