@@ -12,7 +12,7 @@ namespace Switchboard;
 /// </summary>
 internal sealed class FairInbound(SwitchMetrics? metrics) : IInboundScheduler
 {
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
     private readonly Queue<InboundLane> _ready = new();
     /// <summary>Auto-reset and allocation-free for the one reader (a reactor loop or an agent).</summary>
     private readonly MConnectionSignal _available = new();

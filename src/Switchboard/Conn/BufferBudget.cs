@@ -6,7 +6,7 @@ namespace Switchboard.Conn;
 /// </summary>
 internal sealed class SharedBufferPool(long capacity)
 {
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
     private readonly HashSet<ConnectionBudget> _waiters = [];
     private long _used;
 
@@ -64,7 +64,7 @@ internal sealed class SharedBufferPool(long capacity)
 /// </summary>
 internal sealed class ConnectionBudget
 {
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
     private readonly SharedBufferPool? _pool;
     private long _inbound;
     private long _send;

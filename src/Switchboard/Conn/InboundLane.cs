@@ -17,7 +17,7 @@ internal interface IInboundScheduler
 /// </summary>
 internal sealed class InboundLane
 {
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
     private readonly Queue<(ReadOnlyMemory<byte> Message, int Charge, bool Pooled)> _messages = new();
     private readonly ConnectionBudget _budget;
     private long _bytes;

@@ -63,7 +63,7 @@ public sealed partial class MConnection : IAsyncDisposable
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     /// <summary>Set once the I/O loops stopped and the transport is closed (before dispatch loops and OnClosed end).</summary>
     private readonly TaskCompletionSource _ioStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly object _stateGate = new();
+    private readonly Lock _stateGate = new();
     private readonly SendRoom _sendRoom;
 
     private int _state;

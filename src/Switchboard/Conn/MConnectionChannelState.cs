@@ -19,7 +19,7 @@ internal sealed class MConnectionChannelState
     /// messages queue millions of entries within a byte budget.</summary>
     internal const int MinMessageCharge = 128;
 
-    private readonly object _sendGate = new();
+    private readonly Lock _sendGate = new();
     private readonly Queue<ReadOnlyMemory<byte>> _sendQueue = new();
     private readonly ConnectionBudget _budget;
 

@@ -11,7 +11,7 @@ namespace Switchboard.Conn;
 /// </summary>
 internal sealed class MConnectionSignal : IValueTaskSource
 {
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
     private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
     private bool _signaled;
     private bool _waiting;

@@ -14,7 +14,7 @@ internal sealed class SendRoom(TimeProvider time)
     /// <summary>Waiters kept for reuse; more concurrent senders than this get a fresh one (and its timer) each time.</summary>
     private const int MaxPooled = 8;
 
-    private readonly object _gate = new();
+    private readonly Lock _gate = new();
     private readonly List<Waiter> _waiting = [];
     private readonly Stack<Waiter> _free = new();
     private bool _closed;
