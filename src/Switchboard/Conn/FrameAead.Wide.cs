@@ -21,6 +21,18 @@ namespace Switchboard.Conn;
 /// </remarks>
 internal static partial class FrameAead
 {
+    /// <summary>The tags of a group of <paramref name="n"/> frames, by whichever of the path's kernels is cheaper for n.</summary>
+    private static void GroupTags<T>(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags) where T : struct, IFrameKernels
+    {
+        if (n > T.WideMaxFrames)
+        {
+            T.Poly1305(group, n, keys, tags);
+            return;
+        }
+        for (var f = 0; f < n; f++)
+            T.Poly1305Wide(group.Slice(f * SealedSize, FrameSize), keys.Slice(32 * f, 32), tags.Slice(16 * f, 16));
+    }
+
     /// <summary>pw[5(k−1) + i] = limb i (26 bits) of r^k for k = 1…<paramref name="count"/>, r clamped from the
     /// one-time <paramref name="key"/>.</summary>
     public static void PowersOfR(ReadOnlySpan<byte> key, Span<ulong> pw, int count)
@@ -92,19 +104,10 @@ internal readonly partial struct FrameAead512
 {
     /// <summary>Groups of up to this many frames take the one-frame path (about a sixth of the eight-frame kernel's
     /// cost per frame, which costs as much for one frame as for eight).</summary>
-    private const int WideMaxFrames = 4;
+    static int IFrameKernels.WideMaxFrames => 4;
 
-    /// <summary>The tags of a group of <paramref name="n"/> frames, by whichever kernel is cheaper for n.</summary>
-    private static void GroupTags(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags)
-    {
-        if (n > WideMaxFrames)
-        {
-            Poly1305x8(group, n, keys, tags);
-            return;
-        }
-        for (var f = 0; f < n; f++)
-            Poly1305Wide(group.Slice(f * FrameAead.SealedSize, FrameAead.FrameSize), keys.Slice(32 * f, 32), tags.Slice(16 * f, 16));
-    }
+    static void IFrameKernels.Poly1305Wide(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> key, Span<byte> tag) =>
+        Poly1305Wide(frame, key, tag);
 
     /// <summary>The Poly1305 tag (the AEAD's input: no AAD, padding, lengths) of one 1028-byte ciphertext
     /// <paramref name="frame"/> under the 32-byte one-time <paramref name="key"/>, eight of its blocks at a time.</summary>
@@ -161,19 +164,10 @@ internal readonly partial struct FrameAead256
 {
     /// <summary>Groups of up to this many frames take the one-frame path (the four-frame kernel costs as much for
     /// one frame as for four; the one-frame path about a third of that per frame).</summary>
-    private const int WideMaxFrames = 2;
+    static int IFrameKernels.WideMaxFrames => 2;
 
-    /// <summary>The tags of a group of <paramref name="n"/> frames, by whichever kernel is cheaper for n.</summary>
-    private static void GroupTags(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags)
-    {
-        if (n > WideMaxFrames)
-        {
-            Poly1305x4(group, n, keys, tags);
-            return;
-        }
-        for (var f = 0; f < n; f++)
-            Poly1305Wide(group.Slice(f * FrameAead.SealedSize, FrameAead.FrameSize), keys.Slice(32 * f, 32), tags.Slice(16 * f, 16));
-    }
+    static void IFrameKernels.Poly1305Wide(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> key, Span<byte> tag) =>
+        Poly1305Wide(frame, key, tag);
 
     /// <summary>As <see cref="FrameAead512.Poly1305Wide"/>, four blocks at a time with AVX2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

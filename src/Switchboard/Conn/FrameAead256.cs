@@ -47,7 +47,7 @@ internal readonly partial struct FrameAead256 : IFrameKernels
     static int IFrameKernels.Group => Group;
 
     static void IFrameKernels.Poly1305(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags) =>
-        GroupTags(group, n, keys, tags);
+        Poly1305x4(group, n, keys, tags);
 
     static void IFrameKernels.ChaCha(in FrameAead.KeyWords key, ReadOnlySpan<uint> ctr, ReadOnlySpan<uint> lo, ReadOnlySpan<uint> hi, Span<byte> blocks) =>
         ChaCha8(key, Vector256.Create(ctr), Vector256.Create(lo), Vector256.Create(hi), ref MemoryMarshal.AsRef<Block8>(blocks));

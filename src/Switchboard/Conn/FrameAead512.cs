@@ -49,7 +49,7 @@ internal readonly partial struct FrameAead512 : IFrameKernels
     static int IFrameKernels.Group => Group;
 
     static void IFrameKernels.Poly1305(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags) =>
-        GroupTags(group, n, keys, tags);
+        Poly1305x8(group, n, keys, tags);
 
     static void IFrameKernels.ChaCha(in FrameAead.KeyWords key, ReadOnlySpan<uint> ctr, ReadOnlySpan<uint> lo, ReadOnlySpan<uint> hi, Span<byte> blocks) =>
         ChaCha16(key, Vector512.Create(ctr), Vector512.Create(lo), Vector512.Create(hi), ref MemoryMarshal.AsRef<Block16>(blocks));
@@ -298,8 +298,15 @@ internal interface IFrameKernels
     /// </summary>
     static abstract void ChaCha(in FrameAead.KeyWords key, ReadOnlySpan<uint> ctr, ReadOnlySpan<uint> lo, ReadOnlySpan<uint> hi, Span<byte> blocks);
 
-    /// <summary>The AEAD's Poly1305 tag of each of the <paramref name="n"/> frames of <paramref name="group"/>.</summary>
+    /// <summary>The AEAD's Poly1305 tag of each of the <paramref name="n"/> frames of <paramref name="group"/>, all
+    /// frames side by side (it costs the same for one frame as for <see cref="Group"/>).</summary>
     static abstract void Poly1305(ReadOnlySpan<byte> group, int n, ReadOnlySpan<byte> keys, Span<byte> tags);
+
+    /// <summary>Groups of up to this many frames take <see cref="Poly1305Wide"/> frame by frame instead.</summary>
+    static abstract int WideMaxFrames { get; }
+
+    /// <summary>The tag of one 1028-byte ciphertext <paramref name="frame"/>, several of its blocks side by side.</summary>
+    static abstract void Poly1305Wide(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> key, Span<byte> tag);
 }
 
 /// <summary>
@@ -382,7 +389,7 @@ internal static partial class FrameAead
             for (var f = 0; f < n; f++)
                 XorData<T>(key, counter + (ulong)(done + f), group.Slice(f * SealedSize, FrameSize), tails[f], lanes, blocks);
             var tags = new Tags();
-            T.Poly1305(group, n, keys, tags);
+            GroupTags<T>(group, n, keys, tags);
             for (var f = 0; f < n; f++)
                 ((ReadOnlySpan<byte>)tags)[(16 * f)..(16 * f + 16)].CopyTo(group[(f * SealedSize + FrameSize)..]);
         }
@@ -411,7 +418,7 @@ internal static partial class FrameAead
             // The tails are kept for after authentication: nothing is decrypted before its tag is checked.
             KeysAndTails<T>(key, counter + (ulong)done, n, keys, tails, lanes, blocks);
             var tags = new Tags();
-            T.Poly1305(group, n, keys, tags);
+            GroupTags<T>(group, n, keys, tags);
             var good = 0;
             while (good < n && CryptographicOperations.FixedTimeEquals(
                        ((ReadOnlySpan<byte>)tags).Slice(16 * good, 16), group.Slice(good * SealedSize + FrameSize, 16)))
