@@ -268,7 +268,8 @@ internal sealed class MConnectionChannelState
         var buffer = _recvBuffer!;
         var length = _recvLength;
         // A quarter of slack is kept rather than copying a large message once more.
-        var pooledDelivery = Descriptor.PooledDelivery && _recvPooled;
+        // (On a pooled-delivery channel the reassembly buffer is always a pooled one: it is handed over as it is.)
+        var pooledDelivery = Descriptor.PooledDelivery;
         var handOver = pooledDelivery || (!_recvPooled && buffer.Length - length <= length / 4);
         var charge = handOver ? buffer.Length : length;
         if (!Lane.HasRoom(charge) || !_budget.TryExchangeInbound(buffer.Length, charge)) return false;
